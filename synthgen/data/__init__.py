@@ -1,0 +1,1 @@
+"""Reading and writing tables, schemas, PII detection, cohorts and the demo cohort."""

@@ -1,0 +1,1 @@
+"""Release policies, the gate, output checking, rendering and signed bundles (to come)."""

@@ -1,0 +1,249 @@
+"""The custodian's steps as single functions: inspect, train, sample.
+
+The CLI calls exactly one of these per command; researchers can call them too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.data.cohort import Cohort, Split, fingerprint, new_salt
+from synthgen.data.infer import check_table, infer_schema
+from synthgen.data.io import TableWriter, read_table, table_format
+from synthgen.data.profile import ColumnProfile, profile_table
+from synthgen.data.schema import Schema
+from synthgen.errors import InputError
+from synthgen.models import create_generator, load_generator
+from synthgen.models.modeldir import load_holdout_rows, read_model_json
+
+Progress = Callable[[int, int], None]
+
+
+def _source_label(source: str | Path) -> str:
+    text = str(source)
+    if "://" in text:
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(text).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - any malformed URL: never echo it
+            return "database URL"
+    return Path(text).name
+
+
+@dataclass(frozen=True)
+class InspectResult:
+    """What ``synthgen inspect`` found.
+
+    Attributes:
+        schema: the inferred schema (to review and save).
+        profile: one aggregate profile per column.
+        n_rows: number of records.
+    """
+
+    schema: Schema
+    profile: list[ColumnProfile]
+    n_rows: int
+
+
+def inspect_data(
+    source: str | Path, *, table: str | None = None, query: str | None = None
+) -> InspectResult:
+    """Read a cohort, infer its schema and profile every column."""
+    df = read_table(source, table=table, query=query)
+    label = _source_label(source)
+    schema = infer_schema(df, source=label)
+    typed = schema.coerce(df, source=label)
+    return InspectResult(schema=schema, profile=profile_table(typed, schema), n_rows=len(df))
+
+
+def load_cohort(
+    source: str | Path,
+    schema: Schema | str | Path | None = None,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+) -> tuple[pd.DataFrame, Schema]:
+    """Read a cohort and type it by its schema (inferred when not given), checking both."""
+    df = read_table(source, table=table, query=query)
+    label = _source_label(source)
+    check_table(df, source=label)
+    if schema is None:
+        schema = infer_schema(df, source=label)
+    elif not isinstance(schema, Schema):
+        schema = Schema.load(schema)
+    typed = schema.coerce(df, source=label)
+    check_table(typed[schema.model_columns] if schema.model_columns else typed, source=label)
+    return typed, schema
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What ``synthgen train`` produced."""
+
+    model_dir: Path
+    model: str
+    params: dict[str, Any]
+    n_train: int
+    n_holdout: int
+    seconds: float
+    dropped: list[str] = field(default_factory=list)
+    faked: list[str] = field(default_factory=list)
+
+
+def train_model(
+    source: str | Path,
+    *,
+    output: str | Path,
+    model: str = "gaussian_copula",
+    schema: Schema | str | Path | None = None,
+    params: Mapping[str, Any] | None = None,
+    holdout: float = 0.2,
+    seed: int = 0,
+    table: str | None = None,
+    query: str | None = None,
+    overwrite: bool = False,
+) -> TrainResult:
+    """Hold out records, fit a generator on the rest and write a signed model directory.
+
+    Args:
+        source: a CSV/Parquet path or a SQLAlchemy URL (with ``table`` or ``query``).
+        output: the model directory to create.
+        model: a registered generator name.
+        schema: the reviewed schema (object or YAML path); inferred when None.
+        params: hyper-parameters for the generator.
+        holdout: share of records held out for the privacy evaluation.
+        seed: seeds the split and training.
+        overwrite: replace an existing model directory.
+
+    Returns:
+        A :class:`TrainResult`.
+    """
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise InputError(f"'{output}' already exists; choose another path or pass --overwrite")
+    params = dict(params or {})
+    params.setdefault("seed", seed)
+    gen = create_generator(model, **params)  # unknown names/params fail before reading data
+    typed, schema = load_cohort(source, schema, table=table, query=query)
+    split = Cohort(typed).split(holdout, seed=seed)
+    started = time.perf_counter()
+    gen.fit(split.train, schema)
+    seconds = time.perf_counter() - started
+    salt = new_salt()
+    provenance = {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "generator": model,
+        "params": gen.get_params(),
+        "seed": seed,
+        "source": {"label": _source_label(source), "path": _source_path(source),
+                   "table": table, "query": query},
+        "data": {"rows": len(typed), "columns": len(typed.columns),
+                 "fingerprint": fingerprint(typed, salt=salt), "salt": salt},
+        "fit_seconds": round(seconds, 3),
+    }
+    split_doc = {
+        "holdout_fraction": holdout,
+        "seed": seed,
+        "n_rows": len(typed),
+        "n_train": len(split.train),
+        "n_holdout": len(split.holdout),
+        "rows_file": "holdout_rows.npy",
+    }
+    gen.save(output, overwrite=overwrite, provenance=provenance, split=split_doc,
+             holdout_rows=split.holdout_rows)
+    return TrainResult(
+        model_dir=output,
+        model=model,
+        params=gen.get_params(),
+        n_train=len(split.train),
+        n_holdout=len(split.holdout),
+        seconds=seconds,
+        dropped=[c.name for c in schema.identifiers if c.handling == "drop"],
+        faked=[c.name for c in schema.identifiers if c.handling == "fake"],
+    )
+
+
+def _source_path(source: str | Path) -> str | None:
+    text = str(source)
+    return None if "://" in text else str(Path(text).resolve())
+
+
+def recorded_split(model_dir: str | Path, source: str | Path | None = None) -> Split:
+    """Re-create the exact train/holdout split a model was trained with.
+
+    The source is re-read (from ``source`` or the path recorded in the model) and checked
+    against the salted fingerprint taken at training time.
+    """
+    model_dir = Path(model_dir)
+    doc = read_model_json(model_dir)
+    prov = doc.get("provenance", {})
+    src = prov.get("source", {})
+    source = source or src.get("path")
+    if source is None:
+        raise InputError("the model does not record a readable source; pass the data explicitly")
+    typed, _ = load_cohort(source, model_dir / "schema.yaml", table=src.get("table"),
+                           query=src.get("query"))
+    data = prov.get("data", {})
+    if fingerprint(typed, salt=data["salt"]) != data["fingerprint"]:
+        raise InputError(
+            f"'{_source_label(source)}' is not the data '{model_dir}' was trained on "
+            "(fingerprint differs)"
+        )
+    rows = load_holdout_rows(model_dir)
+    split = doc.get("split") or {}
+    return Cohort(typed).apply_split(
+        rows if rows is not None else np.array([], dtype=np.int64),
+        fraction=split.get("holdout_fraction", 0.0),
+        seed=split.get("seed", 0),
+    )
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """What ``synthgen sample`` wrote."""
+
+    path: Path
+    rows: int
+    seconds: float
+
+
+def sample_to_file(
+    model_dir: str | Path,
+    n: int,
+    *,
+    output: str | Path,
+    seed: int | None = 0,
+    conditions: Iterable[str] | Mapping[str, Any] | None = None,
+    overwrite: bool = True,
+    progress: Progress | None = None,
+) -> SampleResult:
+    """Sample ``n`` synthetic rows from a model directory and stream them to a file.
+
+    Rows are written chunk by chunk (memory stays bounded whatever ``n``); nothing appears at
+    ``output`` unless every row was written.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"number of rows must be a positive integer, got {n}")
+    table_format(output)  # an unsupported extension fails before any work
+    output = Path(output)
+    if not output.parent.exists():
+        raise InputError(f"folder '{output.parent}' does not exist")
+    gen = load_generator(Path(model_dir))
+    started = time.perf_counter()
+    done = 0
+    with TableWriter(output, overwrite=overwrite) as writer:
+        for chunk in gen.iter_sample(int(n), seed=seed, conditions=conditions):
+            writer.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, int(n))
+    return SampleResult(path=output, rows=done, seconds=time.perf_counter() - started)
