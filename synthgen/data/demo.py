@@ -204,9 +204,7 @@ def demo_cohort(n: int = 5000, seed: int = 0) -> pd.DataFrame:
     practice, codes, p_area, p_district = _practices(n, rng, region)
     eth = _categorical(rng, _ETHNICITY_BY_REGION[region])
     female = rng.random(n) < 0.51
-    latent_dep = (
-        _REGION_DEPRIVATION[region] + _ETHNICITY_DEPRIVATION[eth] + rng.normal(0.0, 1.0, n)
-    )
+    latent_dep = _REGION_DEPRIVATION[region] + _ETHNICITY_DEPRIVATION[eth] + rng.normal(0.0, 1.0, n)
     # Quintile 1 is the most deprived, as in the English Index of Multiple Deprivation.
     cuts = np.array([0.84, 0.25, -0.25, -0.84]) * 1.05 + 0.1
     dep_q = 1 + (latent_dep < cuts[:, None]).sum(axis=0)
@@ -249,8 +247,8 @@ def demo_cohort(n: int = 5000, seed: int = 0) -> pd.DataFrame:
 
     # --- comorbidities and measurements
     diabetes = _bernoulli(
-        rng, -2.75 + 0.55 * a50 - 0.12 * a50**2 + 0.75 * b5 + 0.9 * asian + 0.5 * black
-        + 0.3 * dep,
+        rng,
+        -2.75 + 0.55 * a50 - 0.12 * a50**2 + 0.75 * b5 + 0.9 * asian + 0.5 * black + 0.3 * dep,
     )
     diabetes |= cf & (rng.random(n) < 0.3)  # CF-related diabetes
     hypertension = _bernoulli(
@@ -290,7 +288,7 @@ def demo_cohort(n: int = 5000, seed: int = 0) -> pd.DataFrame:
     # Creatinine (umol/L) from eGFR, roughly inverting CKD-EPI: lower for women.
     creat = (
         78.0
-        * (90.0 / egfr) ** 1.0
+        * (90.0 / egfr)
         * np.where(female, 0.82, 1.0)
         * (1 + 0.006 * np.maximum(age - 40, 0))
         * rng.lognormal(0.0, 0.05, n)
@@ -309,13 +307,20 @@ def demo_cohort(n: int = 5000, seed: int = 0) -> pd.DataFrame:
         rng, -5.0 + 0.75 * a50 + 1.9 * current + 1.1 * former + 0.35 * dep - 0.3 * asian
     )
     depression = _bernoulli(
-        rng, -2.05 + 0.5 * female + 0.35 * dep - 0.12 * a50 + 0.4 * current + 0.3 * copd
-        + 0.2 * b5 + 2.0 * hd,
+        rng,
+        -2.05
+        + 0.5 * female
+        + 0.35 * dep
+        - 0.12 * a50
+        + 0.4 * current
+        + 0.3 * copd
+        + 0.2 * b5
+        + 2.0 * hd,
     )
 
     statin = _bernoulli(
-        rng, -2.6 + 0.9 * a50 + 1.4 * diabetes + 0.55 * (chol - 5.2) + 0.6 * ckd
-        + 0.5 * hypertension,
+        rng,
+        -2.6 + 0.9 * a50 + 1.4 * diabetes + 0.55 * (chol - 5.2) + 0.6 * ckd + 0.5 * hypertension,
     )
 
     # --- survival: Weibull proportional hazards, time in days

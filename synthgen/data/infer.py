@@ -7,6 +7,7 @@ words and never quotes a cell value.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,9 @@ def _guess_date_format(text: pd.Series) -> tuple[str | None, float]:
     best: tuple[str | None, float] = (None, float(parse_dates(text, None).notna().sum()) / n)
     first = text.iloc[0]
     for dayfirst in (True, False):
-        fmt = guess_datetime_format(first, dayfirst=dayfirst)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fmt = guess_datetime_format(first, dayfirst=dayfirst)
         if fmt:
             share = float(pd.to_datetime(text, format=fmt, errors="coerce").notna().sum()) / n
             if share > best[1] + 1e-12:

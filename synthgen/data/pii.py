@@ -89,7 +89,7 @@ def nhs_check_digit(first_nine: str) -> int | None:
     """
     if len(first_nine) != 9 or not first_nine.isascii() or not first_nine.isdigit():
         raise InputError("An NHS number check digit needs exactly nine digits.")
-    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1)))
+    total = sum(int(d) * w for d, w in zip(first_nine, range(10, 1, -1), strict=True))
     check = 11 - total % 11
     if check == 11:
         return 0
@@ -414,9 +414,7 @@ def _detect_text(text: pd.Series, hints: set[str]) -> PiiGuess | None:
 
     lengths = sample.str.len()
     words = sample.str.count(r"\S+")
-    if lengths.mean() > 40 and words.mean() >= 5 and (
-        unique_ratio > 0.5 or "free_text" in hints
-    ):
+    if lengths.mean() > 40 and words.mean() >= 5 and (unique_ratio > 0.5 or "free_text" in hints):
         share = _share(words >= 3)
         return PiiGuess(
             "free_text",
@@ -435,8 +433,9 @@ def _detect_text(text: pd.Series, hints: set[str]) -> PiiGuess | None:
             if numeric.notna().all() and (numeric == numeric.round()).all():
                 if numeric.is_monotonic_increasing:
                     return PiiGuess(
-                        "row_id", 1.0, "every value is a unique integer and the values rise row "
-                        "by row",
+                        "row_id",
+                        1.0,
+                        "every value is a unique integer and the values rise row by row",
                     )
                 return None
             same_length = sample.str.len().nunique() == 1 and lengths.iloc[0] >= 3
@@ -629,7 +628,7 @@ def _fake_email(n: int, rng: np.random.Generator) -> list[str]:
     num = rng.integers(0, 100, n)
     suffix = np.where(rng.random(n) < 0.5, num.astype(str), "")
     dom = _EXAMPLE_DOMAINS[rng.integers(0, len(_EXAMPLE_DOMAINS), n)]
-    return [f"{a}{b}{c}{d}@{e}" for a, b, c, d, e in zip(f, sep, s, suffix, dom)]
+    return [f"{a}{b}{c}{d}@{e}" for a, b, c, d, e in zip(f, sep, s, suffix, dom, strict=True)]
 
 
 def _fake_zip(n: int, rng: np.random.Generator) -> list[str]:
@@ -650,11 +649,13 @@ def _fake_row_ids(
         top = int(like.max()) if like.notna().any() else 0
         # Start past the next power of ten: no clash with the source, and only its order of
         # magnitude shows.
-        start = 10 ** len(str(max(abs(top), 1)))
-        make = lambda k0, k1: [str(v) for v in range(start + k0, start + k1)]  # noqa: E731
+        prefix, start, width = "", 10 ** len(str(max(abs(top), 1))), 0
     else:
-        width = max(7, len(str(n)))
-        make = lambda k0, k1: [f"SYN{v:0{width}d}" for v in range(k0 + 1, k1 + 1)]  # noqa: E731
+        prefix, start, width = "SYN", 1, max(7, len(str(n)))
+
+    def make(k0: int, k1: int) -> list[str]:
+        return [f"{prefix}{v:0{width}d}" for v in range(start + k0, start + k1)]
+
     out: list[str] = []
     pos = 0
     for _ in range(_MAX_RETRIES):
@@ -665,7 +666,7 @@ def _fake_row_ids(
         pos += need
         if forbidden is not None and batch:
             mask = np.asarray(forbidden(batch), dtype=bool)
-            batch = [b for b, bad in zip(batch, mask) if not bad]
+            batch = [b for b, bad in zip(batch, mask, strict=True) if not bad]
         out.extend(batch)
     if len(out) < n:
         raise ModelError(
@@ -705,9 +706,7 @@ def fake_values(
     if pii_type in ("date_of_birth", "free_text"):
         raise ValueError(f"PII type '{pii_type}' is dropped, never faked.")
     if pii_type not in PII_TYPES:
-        raise InputError(
-            f"Unknown PII type '{pii_type}'; known types are: {', '.join(PII_TYPES)}."
-        )
+        raise InputError(f"Unknown PII type '{pii_type}'; known types are: {', '.join(PII_TYPES)}.")
     if n < 0:
         raise InputError(f"The number of fake values must be at least 0, got {n}.")
     if n == 0:
@@ -738,7 +737,7 @@ def fake_values(
         if bad.size == 0:
             return values
         fresh = draw(int(bad.size))
-        for i, v in zip(bad, fresh):
+        for i, v in zip(bad, fresh, strict=True):
             values[i] = v
         still = np.asarray(forbidden(fresh), dtype=bool)
         bad = bad[still]

@@ -1,0 +1,270 @@
+"""The ``synthgen`` command line: thin commands over one library call each.
+
+Exit codes: 0 success; 1 user error (bad input, bad schema, bad model, bad parameter);
+2 release blocked by policy; 3 internal error. User errors print one red line, never a
+traceback (tracebacks can hold patient values in their locals).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from synthgen.errors import SynthgenError
+
+EXIT_USER_ERROR = 1
+EXIT_BLOCKED = 2
+EXIT_INTERNAL = 3
+
+app = typer.Typer(
+    name="synthgen",
+    help="Synthetic health cohorts that can cross borders: inspect, train, sample, evaluate.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+TableOpt = Annotated[
+    str | None, typer.Option("--table", help="Table name, when DATA is a database URL.")
+]
+QueryOpt = Annotated[
+    str | None, typer.Option("--query", help="SQL query, when DATA is a database URL.")
+]
+SchemaOpt = Annotated[
+    Path | None,
+    typer.Option("--schema", "-s", help="Reviewed schema YAML (from `synthgen inspect`)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _spinner(text: str) -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=err_console,
+        transient=True, disable=not err_console.is_terminal,
+    )
+
+
+def _bar(text: str) -> Progress:
+    return Progress(
+        TextColumn(text), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=err_console, transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+# ------------------------------------------------------------------ inspect
+@app.command()
+def inspect(
+    data: Annotated[str, typer.Argument(help="CSV/Parquet file or SQLAlchemy URL.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the inferred schema YAML here.")
+    ] = None,
+    table: TableOpt = None,
+    query: QueryOpt = None,
+    as_json: JsonOpt = False,
+    reasons: Annotated[bool, typer.Option("--reasons", help="Also print why each guess was made.")] = False,
+) -> None:
+    """Infer each column's kind and role and print a profile (counts only, no values)."""
+    from synthgen.workflow import inspect_data
+
+    with _spinner("Profiling"):
+        result = inspect_data(data, table=table, query=query)
+    if output is not None:
+        result.schema.save(output)
+    if as_json:
+        doc = {"rows": result.n_rows, "schema": result.schema.to_dict(),
+               "profile": [p.to_dict() for p in result.profile]}
+        console.print_json(json.dumps(doc, default=str))
+        return
+    tbl = Table(title=f"{result.n_rows} records, {len(result.schema)} columns")
+    for col in ("column", "kind", "role", "missing", "distinct", "rare<10", "PII"):
+        tbl.add_column(col, overflow="fold")
+    for spec, prof in zip(result.schema.columns, result.profile):
+        pii = f"[red]{spec.pii} ({spec.handling})[/red]" if spec.pii else ""
+        tbl.add_row(
+            spec.name, spec.kind, ", ".join(spec.roles), f"{prof.missing_share:.1%}",
+            str(prof.cardinality), "" if prof.rare_categories is None else str(prof.rare_categories),
+            pii,
+        )
+    console.print(tbl)
+    if reasons:
+        for spec in result.schema.columns:
+            console.print(f"[bold]{spec.name}[/bold]: {spec.reason}", highlight=False)
+    if output is not None:
+        console.print(f"Schema written to [bold]{output}[/bold]: review it, then pass it with --schema.")
+
+
+# ------------------------------------------------------------------- models
+@app.command()
+def models(as_json: JsonOpt = False) -> None:
+    """List the available generators, one line each."""
+    from synthgen.models import list_generators
+
+    gens = list_generators()
+    if as_json:
+        console.print_json(json.dumps(gens))
+        return
+    for name, summary in gens.items():
+        console.print(f"[bold]{name:<16}[/bold] {summary}")
+
+
+# -------------------------------------------------------------------- train
+@app.command()
+def train(
+    data: Annotated[str, typer.Argument(help="CSV/Parquet file or SQLAlchemy URL.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model directory to create.")],
+    schema: SchemaOpt = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Generator name (see `synthgen models`).")
+    ] = "gaussian_copula",
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Hyper-parameter NAME=VALUE (repeatable)."),
+    ] = None,
+    params_file: Annotated[
+        Path | None, typer.Option("--params", help="YAML file of hyper-parameters.")
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share of records held out (never seen by the model).")
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed for the split and training.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
+    table: TableOpt = None,
+    query: QueryOpt = None,
+) -> None:
+    """Hold out records, fit a generator on the rest, write a signed model directory."""
+    from synthgen.models.params import load_params
+    from synthgen.workflow import train_model
+
+    params = load_params(params_file, param or [])
+    if schema is None:
+        err_console.print("[yellow]No --schema given: inferring one (review it with `synthgen inspect`).[/yellow]")
+    with _spinner(f"Training {model}"):
+        result = train_model(
+            data, output=output, model=model, schema=schema, params=params, holdout=holdout,
+            seed=seed, table=table, query=query, overwrite=overwrite,
+        )
+    console.print(
+        f"Trained [bold]{result.model}[/bold] on {result.n_train} records "
+        f"({result.n_holdout} held out) in {result.seconds:.1f} s -> [bold]{result.model_dir}[/bold]"
+    )
+    if result.dropped:
+        console.print(f"Direct identifiers dropped: {', '.join(result.dropped)}")
+    if result.faked:
+        console.print(f"Direct identifiers to be faked at sampling: {', '.join(result.faked)}")
+
+
+# ------------------------------------------------------------------- sample
+@app.command()
+def sample(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory from `synthgen train`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .csv or .parquet.")],
+    n: Annotated[int, typer.Option("--rows", "-n", help="Number of synthetic records.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Same seed, same rows.")] = 0,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", "-w", help="Condition such as sex=F or 'age>=80' (repeatable)."),
+    ] = None,
+) -> None:
+    """Sample a synthetic cohort, streamed to the file in chunks."""
+    from synthgen.workflow import sample_to_file
+
+    with _bar("Sampling") as bar:
+        task = bar.add_task("sample", total=n)
+        result = sample_to_file(
+            model_dir, n, output=output, seed=seed, conditions=where or None,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+    console.print(f"Wrote {result.rows} synthetic records to [bold]{result.path}[/bold] "
+                  f"in {result.seconds:.1f} s")
+
+
+# --------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")] = Path("synthgen-demo"),
+    rows: Annotated[int, typer.Option("--rows", "-n", help="Size of the simulated cohort.")] = 5000,
+    model: Annotated[str, typer.Option("--model", "-m", help="Generator to train.")] = "gaussian_copula",
+    seed: Annotated[int, typer.Option(help="Seed for everything.")] = 0,
+) -> None:
+    """Walk the whole pipeline on the embedded simulated cohort."""
+    from synthgen.walkthrough import run_demo
+
+    steps = []
+    with _spinner("Running the demo") as spin:
+        task = spin.add_task("demo")
+
+        def step(message: str) -> None:
+            steps.append(message)
+            spin.update(task, description=message)
+
+        result = run_demo(output, rows=rows, model=model, seed=seed, on_step=step)
+    tbl = Table(title="synthgen demo: what was made and where")
+    tbl.add_column("step")
+    tbl.add_column("output")
+    for label, path in result.outputs.items():
+        tbl.add_row(label, str(path))
+    console.print(tbl)
+    q, ceiling = result.quality, result.ceiling
+    console.print(
+        f"Fidelity (sdmetrics QualityReport, synthetic vs train): [bold]{q.overall:.1%}[/bold] "
+        f"(column shapes {q.column_shapes:.1%}, pair trends {q.column_pair_trends:.1%}); "
+        f"holdout vs train, the ceiling at this size: {ceiling.overall:.1%}"
+    )
+
+
+def main() -> None:
+    """Console entry point: map errors to exit codes and one-line messages."""
+    try:
+        code = app(standalone_mode=False)
+    except SynthgenError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except Exception as exc:  # noqa: BLE001 - never show locals or values of patient data
+        # Usage errors come from click or from typer's vendored copy of it: match by shape.
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            console.print(exc.format_message(), markup=False, highlight=False)
+            sys.exit(0)
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            _fail(exc.format_message())
+        if type(exc).__name__ == "Abort":
+            _fail("aborted")
+        if os.environ.get("SYNTHGEN_DEBUG"):
+            raise
+        _fail(
+            f"internal error ({type(exc).__name__}); rerun with SYNTHGEN_DEBUG=1 on "
+            "non-sensitive data for details.",
+            EXIT_INTERNAL,
+        )
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int = EXIT_USER_ERROR) -> None:
+    """One red line on stderr (markup off: messages may hold brackets), then exit."""
+    line = " ".join(message.split())
+    err_console.print(f"Error: {line}", style="red", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
