@@ -216,6 +216,10 @@ def demo_cohort(n: int = 5000, seed: int = 0) -> pd.DataFrame:
     sc_rate = np.array([0.0001, 0.001, 0.06, 0.008, 0.005])[eth]
     sc = (rng.random(n) < sc_rate) & ~cf
     hd = (rng.random(n) < 0.0005) & ~cf & ~sc
+    if n >= 100:  # keep each rare condition present, so no column of a demo is constant
+        for flag in (cf, sc, hd):
+            if not flag.any():
+                flag[rng.choice(np.flatnonzero(~(cf | sc | hd)))] = True
 
     age = _ages(rng, n, cf, sc, hd)
     index, dob = _dates(rng, n, age)
