@@ -57,7 +57,9 @@ def run_one(model: str, rows: int, epochs: int, seed: int) -> dict:
         t0 = time.perf_counter()
         gen.save(Path(tmp) / "model")
         save_s = time.perf_counter() - t0
-        size_mb = sum(p.stat().st_size for p in (Path(tmp) / "model").rglob("*") if p.is_file()) / 2**20
+        size_mb = (
+            sum(p.stat().st_size for p in (Path(tmp) / "model").rglob("*") if p.is_file()) / 2**20
+        )
     return {
         "model": model,
         "rows": rows,
@@ -85,9 +87,21 @@ def run_stream(rows: int, seed: int) -> dict:
         cohort = Path(tmp) / "cohort.parquet"
         sg.write_table(sg.datasets.demo_cohort(10_000, seed=seed), cohort)
         # train in another process so this one's peak memory is the sampling alone
-        subprocess.run([sys.executable, "-m", "synthgen.cli", "train", str(cohort), "-o",
-                        str(Path(tmp) / "model"), "--seed", str(seed)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "synthgen.cli",
+                "train",
+                str(cohort),
+                "-o",
+                str(Path(tmp) / "model"),
+                "--seed",
+                str(seed),
+            ],
+            check=True,
+            capture_output=True,
+        )
         import sdv.single_table  # noqa: F401
         import torch  # noqa: F401
 
@@ -96,16 +110,23 @@ def run_stream(rows: int, seed: int) -> dict:
         res = sg.sample_to_file(Path(tmp) / "model", rows, output=Path(tmp) / "out.csv", seed=seed)
         secs = time.perf_counter() - t0
         size_mb = res.path.stat().st_size / 2**20
-    return {"model": "gaussian_copula (streamed to CSV)", "rows": rows, "sample_s": round(secs, 1),
-            "rows_per_s": round(rows / secs), "file_mb": round(size_mb),
-            "baseline_rss_mb": round(base), "peak_rss_mb": round(_rss_mb())}
+    return {
+        "model": "gaussian_copula (streamed to CSV)",
+        "rows": rows,
+        "sample_s": round(secs, 1),
+        "rows_per_s": round(rows / secs),
+        "file_mb": round(size_mb),
+        "baseline_rss_mb": round(base),
+        "peak_rss_mb": round(_rss_mb()),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--models", nargs="+",
-                        default=["gaussian_copula", "ctgan", "tvae", "copula_gan"])
+    parser.add_argument(
+        "--models", nargs="+", default=["gaussian_copula", "ctgan", "tvae", "copula_gan"]
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--stream-rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -124,22 +145,40 @@ def main() -> None:
     results = []
     jobs = [[m, str(r)] for r in args.rows for m in args.models]
     for model, rows in jobs:
-        cmd = [sys.executable, __file__, "--child", model, rows, "--epochs", str(args.epochs),
-               "--seed", str(args.seed)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            model,
+            rows,
+            "--epochs",
+            str(args.epochs),
+            "--seed",
+            str(args.seed),
+        ]
         print(f"running {model} on {rows} rows ...", file=sys.stderr, flush=True)
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     stream = None
     if args.stream_rows:
-        cmd = [sys.executable, __file__, "--child-stream", str(args.stream_rows), "--seed",
-               str(args.seed)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child-stream",
+            str(args.stream_rows),
+            "--seed",
+            str(args.seed),
+        ]
         print(f"streaming {args.stream_rows} rows ...", file=sys.stderr, flush=True)
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         stream = json.loads(out.stdout.strip().splitlines()[-1])
     doc = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "epochs": args.epochs,
         "results": results,
         "streaming": stream,
@@ -150,12 +189,16 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for r in results:
         per = "" if r["fit_s_per_epoch"] is None else f"{r['fit_s_per_epoch']} ({r['epochs']} ep.)"
-        print(f"| {r['model']} | {r['rows']:,} | {r['fit_s']} | {per} | {r['sample_s']} | "
-              f"{r['peak_rss_mb']} ({r['baseline_rss_mb']}) |")
+        print(
+            f"| {r['model']} | {r['rows']:,} | {r['fit_s']} | {per} | {r['sample_s']} | "
+            f"{r['peak_rss_mb']} ({r['baseline_rss_mb']}) |"
+        )
     if stream:
-        print(f"\nStreaming {stream['rows']:,} rows to CSV: {stream['sample_s']} s "
-              f"({stream['rows_per_s']:,} rows/s), peak RSS {stream['peak_rss_mb']} MB "
-              f"(baseline {stream['baseline_rss_mb']} MB)")
+        print(
+            f"\nStreaming {stream['rows']:,} rows to CSV: {stream['sample_s']} s "
+            f"({stream['rows_per_s']:,} rows/s), peak RSS {stream['peak_rss_mb']} MB "
+            f"(baseline {stream['baseline_rss_mb']} MB)"
+        )
 
 
 if __name__ == "__main__":

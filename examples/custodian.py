@@ -42,8 +42,10 @@ def main(workdir: Path, rows: int = 3000) -> None:
     sg.sample_to_file(trained.model_dir, rows, output=workdir / "synthetic.csv", seed=1)
     gen = sg.load_generator(trained.model_dir)
     old_women = gen.sample(200, seed=2, conditions=["sex=F", "age>=80"])
-    print(f"over-sampled {len(old_women)} synthetic women aged 80+;"
-          f" mean age {old_women['age'].mean():.1f}")
+    print(
+        f"over-sampled {len(old_women)} synthetic women aged 80+;"
+        f" mean age {old_women['age'].mean():.1f}"
+    )
 
     # 4. The evaluation later re-uses exactly the recorded split.
     split = sg.recorded_split(trained.model_dir)

@@ -43,7 +43,7 @@ def main(synthetic: Path, schema_path: Path) -> None:
     x = syn[features].astype(float).to_numpy()
     y = syn["died"].astype(int).to_numpy()
     model = LogisticRegression(max_iter=1000).fit(x, y)
-    odds = {f: round(float(v), 2) for f, v in zip(features, np.exp(model.coef_[0]))}
+    odds = {f: round(float(v), 2) for f, v in zip(features, np.exp(model.coef_[0]), strict=True)}
     print(f"odds ratios of death (prototype, synthetic data): {odds}")
 
 

@@ -58,15 +58,24 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 def _spinner(text: str) -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=err_console,
-        transient=True, disable=not err_console.is_terminal,
+        SpinnerColumn(),
+        TextColumn(text),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
     )
 
 
 def _bar(text: str) -> Progress:
     return Progress(
-        TextColumn(text), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=err_console, transient=True,
+        TextColumn(text),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
         disable=not err_console.is_terminal,
     )
 
@@ -81,7 +90,9 @@ def inspect(
     table: TableOpt = None,
     query: QueryOpt = None,
     as_json: JsonOpt = False,
-    reasons: Annotated[bool, typer.Option("--reasons", help="Also print why each guess was made.")] = False,
+    reasons: Annotated[
+        bool, typer.Option("--reasons", help="Also print why each guess was made.")
+    ] = False,
 ) -> None:
     """Infer each column's kind and role and print a profile (counts only, no values)."""
     from synthgen.workflow import inspect_data
@@ -91,18 +102,25 @@ def inspect(
     if output is not None:
         result.schema.save(output)
     if as_json:
-        doc = {"rows": result.n_rows, "schema": result.schema.to_dict(),
-               "profile": [p.to_dict() for p in result.profile]}
+        doc = {
+            "rows": result.n_rows,
+            "schema": result.schema.to_dict(),
+            "profile": [p.to_dict() for p in result.profile],
+        }
         console.print_json(json.dumps(doc, default=str))
         return
     tbl = Table(title=f"{result.n_rows} records, {len(result.schema)} columns")
     for col in ("column", "kind", "role", "missing", "distinct", "rare<10", "PII"):
         tbl.add_column(col, overflow="fold")
-    for spec, prof in zip(result.schema.columns, result.profile):
+    for spec, prof in zip(result.schema.columns, result.profile, strict=True):
         pii = f"[red]{spec.pii} ({spec.handling})[/red]" if spec.pii else ""
         tbl.add_row(
-            spec.name, spec.kind, ", ".join(spec.roles), f"{prof.missing_share:.1%}",
-            str(prof.cardinality), "" if prof.rare_categories is None else str(prof.rare_categories),
+            spec.name,
+            spec.kind,
+            ", ".join(spec.roles),
+            f"{prof.missing_share:.1%}",
+            str(prof.cardinality),
+            "" if prof.rare_categories is None else str(prof.rare_categories),
             pii,
         )
     console.print(tbl)
@@ -110,7 +128,9 @@ def inspect(
         for spec in result.schema.columns:
             console.print(f"[bold]{spec.name}[/bold]: {spec.reason}", highlight=False)
     if output is not None:
-        console.print(f"Schema written to [bold]{output}[/bold]: review it, then pass it with --schema.")
+        console.print(
+            f"Schema written to [bold]{output}[/bold]: review it, then pass it with --schema."
+        )
 
 
 # ------------------------------------------------------------------- models
@@ -157,15 +177,28 @@ def train(
 
     params = load_params(params_file, param or [])
     if schema is None:
-        err_console.print("[yellow]No --schema given: inferring one (review it with `synthgen inspect`).[/yellow]")
-    with _spinner(f"Training {model}"):
+        err_console.print(
+            "[yellow]No --schema given: inferring one (review it with `synthgen inspect`).[/yellow]"
+        )
+    with _bar(f"Training {model}") as bar:
+        task = bar.add_task("train", total=None)  # indeterminate until epochs report
         result = train_model(
-            data, output=output, model=model, schema=schema, params=params, holdout=holdout,
-            seed=seed, table=table, query=query, overwrite=overwrite,
+            data,
+            output=output,
+            model=model,
+            schema=schema,
+            params=params,
+            holdout=holdout,
+            seed=seed,
+            table=table,
+            query=query,
+            overwrite=overwrite,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(
         f"Trained [bold]{result.model}[/bold] on {result.n_train} records "
-        f"({result.n_holdout} held out) in {result.seconds:.1f} s -> [bold]{result.model_dir}[/bold]"
+        f"({result.n_holdout} held out) in {result.seconds:.1f} s "
+        f"-> [bold]{result.model_dir}[/bold]"
     )
     if result.dropped:
         console.print(f"Direct identifiers dropped: {', '.join(result.dropped)}")
@@ -191,19 +224,29 @@ def sample(
     with _bar("Sampling") as bar:
         task = bar.add_task("sample", total=n)
         result = sample_to_file(
-            model_dir, n, output=output, seed=seed, conditions=where or None,
+            model_dir,
+            n,
+            output=output,
+            seed=seed,
+            conditions=where or None,
             progress=lambda done, total: bar.update(task, completed=done),
         )
-    console.print(f"Wrote {result.rows} synthetic records to [bold]{result.path}[/bold] "
-                  f"in {result.seconds:.1f} s")
+    console.print(
+        f"Wrote {result.rows} synthetic records to [bold]{result.path}[/bold] "
+        f"in {result.seconds:.1f} s"
+    )
 
 
 # --------------------------------------------------------------------- demo
 @app.command()
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")] = Path("synthgen-demo"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")
+    ] = Path("synthgen-demo"),
     rows: Annotated[int, typer.Option("--rows", "-n", help="Size of the simulated cohort.")] = 5000,
-    model: Annotated[str, typer.Option("--model", "-m", help="Generator to train.")] = "gaussian_copula",
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Generator to train.")
+    ] = "gaussian_copula",
     seed: Annotated[int, typer.Option(help="Seed for everything.")] = 0,
 ) -> None:
     """Walk the whole pipeline on the embedded simulated cohort."""

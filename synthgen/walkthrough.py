@@ -52,7 +52,9 @@ def run_demo(
     if rows < 50:
         raise InputError(f"the demo needs at least 50 rows, got {rows}")
     if output.exists() and not (output / MARKER).exists():
-        raise InputError(f"'{output}' exists and was not made by `synthgen demo`; choose another folder")
+        raise InputError(
+            f"'{output}' exists and was not made by `synthgen demo`; choose another folder"
+        )
     if not output.parent.exists():
         raise InputError(f"folder '{output.parent}' does not exist")
     say = on_step or (lambda message: None)
@@ -69,21 +71,28 @@ def run_demo(
         inspected = inspect_data(cohort_path)
         schema_path = inspected.schema.save(tmp / "schema.yaml")
         say(f"Training {model}")
-        trained = train_model(cohort_path, output=tmp / "model", model=model,
-                              schema=schema_path, seed=seed)
+        trained = train_model(
+            cohort_path, output=tmp / "model", model=model, schema=schema_path, seed=seed
+        )
         say("Sampling the synthetic cohort")
         synthetic_path = tmp / "synthetic.csv"
         sample_to_file(trained.model_dir, trained.n_train, output=synthetic_path, seed=seed)
         say("Scoring fidelity")
         split = recorded_split(trained.model_dir, cohort_path)
-        synthetic = inspected.schema.coerce(read_table(synthetic_path).reindex(
-            columns=inspected.schema.names))
+        synthetic = inspected.schema.coerce(
+            read_table(synthetic_path).reindex(columns=inspected.schema.names)
+        )
         quality = quality_score(split.train, synthetic, inspected.schema)
         ceiling = quality_score(split.train, split.holdout, inspected.schema)
         (tmp / "quality.json").write_text(
-            json.dumps({"synthetic_vs_train": quality.to_dict(),
-                        "holdout_vs_train": ceiling.to_dict(),
-                        "metric": "sdmetrics QualityReport"}, indent=2),
+            json.dumps(
+                {
+                    "synthetic_vs_train": quality.to_dict(),
+                    "holdout_vs_train": ceiling.to_dict(),
+                    "metric": "sdmetrics QualityReport",
+                },
+                indent=2,
+            ),
             encoding="utf-8",
         )
     except BaseException:

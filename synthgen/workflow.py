@@ -111,6 +111,7 @@ def train_model(
     table: str | None = None,
     query: str | None = None,
     overwrite: bool = False,
+    progress: Progress | None = None,
 ) -> TrainResult:
     """Hold out records, fit a generator on the rest and write a signed model directory.
 
@@ -123,6 +124,7 @@ def train_model(
         holdout: share of records held out for the privacy evaluation.
         seed: seeds the split and training.
         overwrite: replace an existing model directory.
+        progress: called as ``progress(epoch, epochs)`` by generators that train in epochs.
 
     Returns:
         A :class:`TrainResult`.
@@ -136,7 +138,7 @@ def train_model(
     typed, schema = load_cohort(source, schema, table=table, query=query)
     split = Cohort(typed).split(holdout, seed=seed)
     started = time.perf_counter()
-    gen.fit(split.train, schema)
+    gen.fit(split.train, schema, progress=progress)
     seconds = time.perf_counter() - started
     salt = new_salt()
     provenance = {
@@ -144,10 +146,18 @@ def train_model(
         "generator": model,
         "params": gen.get_params(),
         "seed": seed,
-        "source": {"label": _source_label(source), "path": _source_path(source),
-                   "table": table, "query": query},
-        "data": {"rows": len(typed), "columns": len(typed.columns),
-                 "fingerprint": fingerprint(typed, salt=salt), "salt": salt},
+        "source": {
+            "label": _source_label(source),
+            "path": _source_path(source),
+            "table": table,
+            "query": query,
+        },
+        "data": {
+            "rows": len(typed),
+            "columns": len(typed.columns),
+            "fingerprint": fingerprint(typed, salt=salt),
+            "salt": salt,
+        },
         "fit_seconds": round(seconds, 3),
     }
     split_doc = {
@@ -158,8 +168,13 @@ def train_model(
         "n_holdout": len(split.holdout),
         "rows_file": "holdout_rows.npy",
     }
-    gen.save(output, overwrite=overwrite, provenance=provenance, split=split_doc,
-             holdout_rows=split.holdout_rows)
+    gen.save(
+        output,
+        overwrite=overwrite,
+        provenance=provenance,
+        split=split_doc,
+        holdout_rows=split.holdout_rows,
+    )
     return TrainResult(
         model_dir=output,
         model=model,
@@ -190,8 +205,9 @@ def recorded_split(model_dir: str | Path, source: str | Path | None = None) -> S
     source = source or src.get("path")
     if source is None:
         raise InputError("the model does not record a readable source; pass the data explicitly")
-    typed, _ = load_cohort(source, model_dir / "schema.yaml", table=src.get("table"),
-                           query=src.get("query"))
+    typed, _ = load_cohort(
+        source, model_dir / "schema.yaml", table=src.get("table"), query=src.get("query")
+    )
     data = prov.get("data", {})
     if fingerprint(typed, salt=data["salt"]) != data["fingerprint"]:
         raise InputError(

@@ -21,25 +21,101 @@ MIXED_SHARE = 0.9  # a column this numeric (or date-like) but not wholly so is a
 SAMPLE_ROWS = 20_000
 
 QI_HINTS = {
-    "age", "sex", "gender", "ethnicity", "ethnic", "race", "region", "district", "deprivation",
-    "imd", "practice", "marital", "occupation", "religion", "language", "country", "yob",
-    "birthyear", "ageband", "agegroup", "county", "lsoa", "msoa", "zip3",
+    "age",
+    "sex",
+    "gender",
+    "ethnicity",
+    "ethnic",
+    "race",
+    "region",
+    "district",
+    "deprivation",
+    "imd",
+    "practice",
+    "marital",
+    "occupation",
+    "religion",
+    "language",
+    "country",
+    "yob",
+    "birthyear",
+    "ageband",
+    "agegroup",
+    "county",
+    "lsoa",
+    "msoa",
+    "zip3",
 }
 SUBGROUP_HINTS = {
-    "sex", "gender", "ethnicity", "ethnic", "race", "region", "ageband", "agegroup", "country",
+    "sex",
+    "gender",
+    "ethnicity",
+    "ethnic",
+    "race",
+    "region",
+    "ageband",
+    "agegroup",
+    "country",
 }
 EVENT_HINTS = {"died", "death", "dead", "deceased", "event", "mortality", "relapse", "status"}
 TIME_HINTS = {
-    "followup", "survival", "duration", "futime", "tte", "timeto", "daysto", "time",
+    "followup",
+    "survival",
+    "duration",
+    "futime",
+    "tte",
+    "timeto",
+    "daysto",
+    "time",
 }
 TARGET_HINTS = {"outcome", "target", "label", "readmission", "readmitted", "response", "class"}
 SENSITIVE_HINTS = {
-    "diagnosis", "diabetes", "hypertension", "ckd", "copd", "depression", "hiv", "cancer",
-    "asthma", "fibrosis", "sickle", "huntingtons", "huntington", "pregnancy", "pregnant",
-    "mental", "psych", "psychiatric", "substance", "alcohol", "smoking", "drug", "hba1c",
-    "cholesterol", "ldl", "hdl", "egfr", "creatinine", "bp", "systolic", "diastolic", "bmi",
-    "glucose", "statin", "medication", "treatment", "therapy", "disease", "condition",
-    "disorder", "comorbidity", "lab", "result", "stroke", "dementia", "transplant",
+    "diagnosis",
+    "diabetes",
+    "hypertension",
+    "ckd",
+    "copd",
+    "depression",
+    "hiv",
+    "cancer",
+    "asthma",
+    "fibrosis",
+    "sickle",
+    "huntingtons",
+    "huntington",
+    "pregnancy",
+    "pregnant",
+    "mental",
+    "psych",
+    "psychiatric",
+    "substance",
+    "alcohol",
+    "smoking",
+    "drug",
+    "hba1c",
+    "cholesterol",
+    "ldl",
+    "hdl",
+    "egfr",
+    "creatinine",
+    "bp",
+    "systolic",
+    "diastolic",
+    "bmi",
+    "glucose",
+    "statin",
+    "medication",
+    "treatment",
+    "therapy",
+    "disease",
+    "condition",
+    "disorder",
+    "comorbidity",
+    "lab",
+    "result",
+    "stroke",
+    "dementia",
+    "transplant",
 }
 
 _DATE_LIKE = re.compile(
@@ -53,7 +129,7 @@ def name_tokens(name: str) -> set[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
     parts = [p for p in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if p]
     tokens = set(parts)
-    tokens.update(a + b for a, b in zip(parts, parts[1:]))
+    tokens.update(a + b for a, b in zip(parts, parts[1:], strict=False))
     return tokens
 
 
@@ -65,9 +141,7 @@ def check_table(df: pd.DataFrame, *, source: str | None = None, min_rows: int = 
     if len(df) == 0:
         raise InputError(f"{where} holds no rows.")
     if len(df) < min_rows:
-        raise InputError(
-            f"{where} has only {len(df)} row(s); at least {min_rows} are needed."
-        )
+        raise InputError(f"{where} has only {len(df)} row(s); at least {min_rows} are needed.")
     problems = []
     dupes = sorted({str(c) for c in df.columns if list(df.columns).count(c) > 1})
     problems += [f"column name '{c}' appears more than once" for c in dupes]
@@ -143,9 +217,7 @@ def infer_column(series: pd.Series, name: str) -> tuple[ColumnSpec, str | None]:
     return spec, problem
 
 
-def _infer_kind(
-    series: pd.Series, present: pd.Series
-) -> tuple[str, str, str | None, str | None]:
+def _infer_kind(series: pd.Series, present: pd.Series) -> tuple[str, str, str | None, str | None]:
     name = series.name
     n = max(len(present), 1)
     if pd.api.types.is_bool_dtype(series):
@@ -172,7 +244,9 @@ def _infer_kind(
         kind = "integer" if whole else "numeric"
         return kind, "values are numbers written as text", None, None
     if share_num >= MIXED_SHARE:
-        bad = int(pd.to_numeric(series.dropna().astype(str).str.strip(), errors="coerce").isna().sum())
+        bad = int(
+            pd.to_numeric(series.dropna().astype(str).str.strip(), errors="coerce").isna().sum()
+        )
         problem = (
             f"column '{name}' mixes types: {bad} of {int(series.notna().sum())} values are "
             "text in an otherwise numeric column; clean them or mark them missing"
@@ -225,7 +299,9 @@ def _infer_roles(kind: str, tokens: set[str], series: pd.Series) -> tuple[tuple[
         reasons.append("name suggests an outcome to predict")
     if not roles and tokens & SENSITIVE_HINTS:
         roles.append("sensitive")
-        reasons.append(f"name suggests clinical information ({sorted(tokens & SENSITIVE_HINTS)[0]})")
+        reasons.append(
+            f"name suggests clinical information ({sorted(tokens & SENSITIVE_HINTS)[0]})"
+        )
     if not roles:
         return ("plain",), "no special role recognised"
     return tuple(roles), "; ".join(reasons)

@@ -17,8 +17,14 @@ from synthgen.models.base import to_model_frame
 
 def sdmetrics_metadata(schema: Schema, columns: list[str]) -> dict:
     """sdmetrics single-table metadata for ``columns`` from our schema."""
-    sdtypes = {"numeric": "numerical", "integer": "numerical", "boolean": "boolean",
-               "datetime": "datetime", "categorical": "categorical", "text": "categorical"}
+    sdtypes = {
+        "numeric": "numerical",
+        "integer": "numerical",
+        "boolean": "boolean",
+        "datetime": "datetime",
+        "categorical": "categorical",
+        "text": "categorical",
+    }
     return {"columns": {c: {"sdtype": sdtypes[schema[c].kind]} for c in columns}}
 
 

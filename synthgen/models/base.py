@@ -10,9 +10,8 @@ implements ``_fit``, ``_sample_model``, ``_save_state`` and ``_load_state``.
 from __future__ import annotations
 
 import inspect
-import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,10 +68,19 @@ def restore_dtypes(df: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
         elif dtype == "float64":
             out[name] = pd.to_numeric(col, errors="coerce").astype("float64")
         elif dtype in ("bool", "boolean"):
-            mapped = col.map(lambda v: v if pd.isna(v) else bool(v) if not isinstance(v, str)
-                             else v.strip().lower() in ("true", "1", "yes"))
+            mapped = col.map(
+                lambda v: (
+                    v
+                    if pd.isna(v)
+                    else bool(v)
+                    if not isinstance(v, str)
+                    else v.strip().lower() in ("true", "1", "yes")
+                )
+            )
             values = mapped.astype("boolean")
-            out[name] = values.astype(bool) if dtype == "bool" and not values.isna().any() else values
+            out[name] = (
+                values.astype(bool) if dtype == "bool" and not values.isna().any() else values
+            )
         elif dtype.startswith("datetime64"):
             out[name] = pd.to_datetime(col, errors="coerce").astype("datetime64[ns]")
         else:
@@ -112,12 +120,20 @@ class Generator(ABC):
         return f"{type(self).__name__}({args})"
 
     # ------------------------------------------------------------------ fit
-    def fit(self, train: pd.DataFrame, schema: Schema | None = None) -> Generator:
+    def fit(
+        self,
+        train: pd.DataFrame,
+        schema: Schema | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Generator:
         """Learn the joint distribution of ``train``'s non-identifying columns.
 
         Args:
             train: the training records (the holdout must already be removed).
             schema: the reviewed schema; inferred from ``train`` when omitted.
+            progress: called as ``progress(done, total)`` after each epoch, for generators
+                that train in epochs.
 
         Returns:
             self, fitted.
@@ -140,7 +156,7 @@ class Generator(ABC):
         self.dtypes_ = {c: str(typed[c].dtype) for c in self.columns_}
         self.identifiers_: list[FakedColumn] = fit_identifiers(typed, schema)
         self.n_train_ = len(typed)
-        self._fit(to_model_frame(typed[model_cols]))
+        self._fit(to_model_frame(typed[model_cols]), progress)
         self.fitted_ = True
         return self
 
@@ -189,7 +205,7 @@ class Generator(ABC):
         sizes = chunk_sizes(int(n), chunk_rows)
         children = np.random.SeedSequence(seed).spawn(len(sizes))
         start = 0
-        for size, child in zip(sizes, children):
+        for size, child in zip(sizes, children, strict=True):
             model_seq, id_seq = child.spawn(2)
             rows = self._draw(size, model_seq, conds)
             rows = restore_dtypes(rows, self.dtypes_)
@@ -208,7 +224,7 @@ class Generator(ABC):
             return self._sample_model(size, _int_seed(seq)).reset_index(drop=True)
         kept: list[pd.DataFrame] = []
         have, drawn, accepted = 0, 0, 0
-        for attempt in range(MAX_CONDITION_DRAWS):
+        for _ in range(MAX_CONDITION_DRAWS):
             rate = (accepted + 1) / (drawn + 2)
             batch = int(min(MAX_BATCH_ROWS, max(1_000, 1.2 * (size - have) / rate)))
             (seq,) = seq.spawn(1)
@@ -271,7 +287,7 @@ class Generator(ABC):
         """Check hyper-parameters; raise :class:`ParameterError` naming every bad one."""
 
     @abstractmethod
-    def _fit(self, data: pd.DataFrame) -> None:
+    def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], None] | None) -> None:
         """Fit the model to the typed, identifier-free training frame."""
 
     @abstractmethod

@@ -62,9 +62,7 @@ def _typed(value: Any, column: str, kind: str) -> Any:
         try:
             return float(raw)
         except ValueError:
-            raise ParameterError(
-                f"condition on '{column}': '{raw}' is not a number"
-            ) from None
+            raise ParameterError(f"condition on '{column}': '{raw}' is not a number") from None
     if kind == "boolean":
         low = raw.lower()
         if low in TRUE_WORDS:
@@ -115,7 +113,9 @@ def build_conditions(
             problems.append(f"condition on '{column}': {spec.kind} columns only take = or !=")
             continue
         try:
-            out.append(Condition(column, "==" if op == "=" else op, _typed(value, column, spec.kind)))
+            out.append(
+                Condition(column, "==" if op == "=" else op, _typed(value, column, spec.kind))
+            )
         except ParameterError as exc:
             problems.append(str(exc))
     if problems:

@@ -93,8 +93,14 @@ def identifiers_to_arrays(cols: list[FakedColumn]) -> tuple[list[dict], dict[str
     meta, arrays = [], {}
     for i, c in enumerate(cols):
         meta.append(
-            {"name": c.name, "pii": c.pii, "integer": c.integer, "salt": c.salt.hex(),
-             "offset": c.offset, "array": f"digests_{i}"}
+            {
+                "name": c.name,
+                "pii": c.pii,
+                "integer": c.integer,
+                "salt": c.salt.hex(),
+                "offset": c.offset,
+                "array": f"digests_{i}",
+            }
         )
         arrays[f"digests_{i}"] = c.digests
     return meta, arrays
@@ -104,8 +110,11 @@ def identifiers_from_arrays(meta: list[dict], arrays) -> list[FakedColumn]:
     """Inverse of :func:`identifiers_to_arrays`."""
     return [
         FakedColumn(
-            name=m["name"], pii=m["pii"], integer=bool(m["integer"]),
-            salt=bytes.fromhex(m["salt"]), digests=np.asarray(arrays[m["array"]]),
+            name=m["name"],
+            pii=m["pii"],
+            integer=bool(m["integer"]),
+            salt=bytes.fromhex(m["salt"]),
+            digests=np.asarray(arrays[m["array"]]),
             offset=int(m["offset"]),
         )
         for m in meta

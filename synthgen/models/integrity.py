@@ -62,7 +62,9 @@ def verify_directory(directory: Path, key: bytes) -> None:
         if doc.get("kind") != INTEGRITY_KIND or not isinstance(files, dict):
             raise ValueError
     except (OSError, ValueError, KeyError, TypeError):
-        raise TamperedModelError(f"{where} has no valid integrity record; refusing to load") from None
+        raise TamperedModelError(
+            f"{where} has no valid integrity record; refusing to load"
+        ) from None
     if not hmac.compare_digest(_mac(key, files), str(mac)):
         raise TamperedModelError(
             f"{where} was not signed with this custodian's key or its integrity record was "
@@ -77,4 +79,6 @@ def verify_directory(directory: Path, key: bytes) -> None:
             parts.append(f"changed or missing: {', '.join(changed)}")
         if added:
             parts.append(f"unexpected: {', '.join(added)}")
-        raise TamperedModelError(f"{where} failed its integrity check ({'; '.join(parts)}); refusing to load")
+        raise TamperedModelError(
+            f"{where} failed its integrity check ({'; '.join(parts)}); refusing to load"
+        )

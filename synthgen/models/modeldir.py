@@ -44,8 +44,18 @@ def software_versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": platform.python_version()}
-    for dist in ("synthgen", "sdv", "sdmetrics", "torch", "pandas", "numpy", "scipy", "rdt",
-                 "copulas", "ctgan"):
+    for dist in (
+        "synthgen",
+        "sdv",
+        "sdmetrics",
+        "torch",
+        "pandas",
+        "numpy",
+        "scipy",
+        "rdt",
+        "copulas",
+        "ctgan",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,7 +22,12 @@ from synthgen.errors import ModelError, ParameterError
 from synthgen.models.base import Generator
 
 TABLE = "cohort"
-_SDV_LOGGERS = ("SingleTableSynthesizer", "MultiTableSynthesizer", "Metadata", "SingleTableMetadata")
+_SDV_LOGGERS = (
+    "SingleTableSynthesizer",
+    "MultiTableSynthesizer",
+    "Metadata",
+    "SingleTableMetadata",
+)
 
 
 def _silence_sdv_logs() -> None:
@@ -50,6 +56,50 @@ def seeded_globals(seed: int):
             np.random.set_state(np_state)
 
 
+class _EpochCounter:
+    """Stands in for the ``tqdm`` bar ctgan wraps its epoch loop in, reporting each epoch."""
+
+    def __init__(self, iterable, progress: Callable[[int, int], None]):
+        self._items = list(iterable)
+        self._progress = progress
+
+    def __iter__(self):
+        total = len(self._items)
+        for done, item in enumerate(self._items, start=1):
+            yield item
+            self._progress(done, total)
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def epoch_progress(progress: Callable[[int, int], None] | None):
+    """Report CTGAN/TVAE epochs to ``progress`` by swapping ctgan's ``tqdm`` for the block.
+
+    ctgan offers no callback; its epoch loop is the only place progress is known.
+    """
+    if progress is None:
+        yield
+        return
+    import ctgan.synthesizers.ctgan as ctgan_module
+    import ctgan.synthesizers.tvae as tvae_module
+
+    modules = [m for m in (ctgan_module, tvae_module) if hasattr(m, "tqdm")]
+    saved = [m.tqdm for m in modules]
+
+    def counter(iterable, *args: Any, **kwargs: Any) -> _EpochCounter:
+        return _EpochCounter(iterable, progress)
+
+    for m in modules:
+        m.tqdm = counter
+    try:
+        yield
+    finally:
+        for m, original in zip(modules, saved, strict=True):
+            m.tqdm = original
+
+
 @contextlib.contextmanager
 def _quiet():
     with warnings.catch_warnings():
@@ -73,8 +123,11 @@ def sdv_metadata(data: pd.DataFrame, schema) -> Any:
             columns[name] = {"sdtype": "datetime"}
         else:
             columns[name] = {"sdtype": "categorical"}
-    doc = {"tables": {TABLE: {"columns": columns}}, "relationships": [],
-           "METADATA_SPEC_VERSION": "V1"}
+    doc = {
+        "tables": {TABLE: {"columns": columns}},
+        "relationships": [],
+        "METADATA_SPEC_VERSION": "V1",
+    }
     with _quiet():
         return Metadata.load_from_dict(doc)
 
@@ -103,7 +156,12 @@ class SDVGenerator(Generator):
             if name in params and not isinstance(params[name], bool):
                 problems.append(f"{name} must be true or false, got {params[name]!r}")
         if "default_distribution" in params and params["default_distribution"] not in (
-            "norm", "beta", "truncnorm", "uniform", "gamma", "gaussian_kde"
+            "norm",
+            "beta",
+            "truncnorm",
+            "uniform",
+            "gamma",
+            "gaussian_kde",
         ):
             problems.append(
                 f"default_distribution {params['default_distribution']!r} is not one of "
@@ -122,7 +180,7 @@ class SDVGenerator(Generator):
         _silence_sdv_logs()
         return getattr(st, self._sdv_class)
 
-    def _fit(self, data: pd.DataFrame) -> None:
+    def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], None] | None) -> None:
         cls = self._synth_cls()
         kwargs = self._sdv_kwargs()
         for key in ("generator_dim", "discriminator_dim", "compress_dims", "decompress_dims"):
@@ -133,7 +191,7 @@ class SDVGenerator(Generator):
         try:
             with _quiet():
                 synth = cls(sdv_metadata(data, self.schema_), **kwargs)
-                with seeded_globals(self.seed):
+                with seeded_globals(self.seed), epoch_progress(progress):
                     synth.fit({TABLE: data})
         except (ValueError, TypeError, KeyError) as exc:
             # SDV's messages can quote category values; keep only the error type.
@@ -160,7 +218,11 @@ class SDVGenerator(Generator):
     def _save_state(self, directory: Path) -> dict[str, Any]:
         with _quiet():
             self.synthesizer_.save(str(directory / "synthesizer.pkl"))
-        return {"format": "sdv-cloudpickle", "file": "synthesizer.pkl", "sdv_class": self._sdv_class}
+        return {
+            "format": "sdv-cloudpickle",
+            "file": "synthesizer.pkl",
+            "sdv_class": self._sdv_class,
+        }
 
     def _load_state(self, directory: Path, meta: dict[str, Any]) -> None:
         if meta.get("sdv_class") != self._sdv_class:
@@ -206,11 +268,15 @@ class _GANParams:
     def _extra_problems(self, params: dict[str, Any]) -> list[str]:
         problems = []
         if "pac" in params and params["batch_size"] % params["pac"]:
-            problems.append(f"batch_size ({params['batch_size']}) must be a multiple of pac ({params['pac']})")
+            problems.append(
+                f"batch_size ({params['batch_size']}) must be a multiple of pac ({params['pac']})"
+            )
         for key in ("generator_dim", "discriminator_dim", "compress_dims", "decompress_dims"):
             if key in params:
                 v = params[key]
-                if not isinstance(v, (list, tuple)) or not all(isinstance(x, int) and x > 0 for x in v):
+                if not isinstance(v, (list, tuple)) or not all(
+                    isinstance(x, int) and x > 0 for x in v
+                ):
                     problems.append(f"{key} must be a list of positive integers, got {v!r}")
         return problems
 

