@@ -13,11 +13,6 @@ import pytest
 
 import synthgen as sg
 
-# Rare conditions (0.05-0.3% prevalence) are constant in a 600-row cohort or in its training
-# split; infer_schema and fit rightly refuse constant columns, so the small fixtures leave
-# them out.
-RARE_COLUMNS = ("cystic_fibrosis", "sickle_cell", "huntingtons")
-
 
 @pytest.fixture(scope="session")
 def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -35,9 +30,8 @@ def custodian_key_file(key_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_small() -> pd.DataFrame:
-    """600 rows of the demo cohort (seed 3), without the ultra-rare condition columns."""
-    df = sg.datasets.demo_cohort(600, seed=3)
-    return df.drop(columns=list(RARE_COLUMNS))
+    """600 rows of the demo cohort (seed 3)."""
+    return sg.datasets.demo_cohort(600, seed=3)
 
 
 @pytest.fixture(scope="session")

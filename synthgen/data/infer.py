@@ -133,8 +133,8 @@ def name_tokens(name: str) -> set[str]:
     return tokens
 
 
-def check_table(df: pd.DataFrame, *, source: str | None = None, min_rows: int = MIN_ROWS) -> None:
-    """Refuse tables that cannot be profiled or learned, naming every problem at once."""
+def check_rows(df: pd.DataFrame, *, source: str | None = None, min_rows: int = MIN_ROWS) -> None:
+    """Refuse a table without columns, without rows, or with fewer than ``min_rows`` rows."""
     where = f"'{source}'" if source else "The table"
     if df.shape[1] == 0:
         raise InputError(f"{where} has no columns.")
@@ -142,37 +142,55 @@ def check_table(df: pd.DataFrame, *, source: str | None = None, min_rows: int = 
         raise InputError(f"{where} holds no rows.")
     if len(df) < min_rows:
         raise InputError(f"{where} has only {len(df)} row(s); at least {min_rows} are needed.")
-    problems = []
-    dupes = sorted({str(c) for c in df.columns if list(df.columns).count(c) > 1})
-    problems += [f"column name '{c}' appears more than once" for c in dupes]
-    if not dupes:
-        for name in df.columns:
-            col = df[name]
-            n_present = int(col.notna().sum())
-            if n_present == 0:
-                problems.append(f"column '{name}' is empty (all {len(df)} values are missing)")
-            elif col.nunique(dropna=True) == 1 and n_present == len(df):
-                problems.append(
-                    f"column '{name}' holds the same value in every row and carries no "
-                    "information; remove it"
-                )
+
+
+def column_problems(df: pd.DataFrame) -> dict[str, str]:
+    """Columns that cannot be learned (duplicated name, all missing, one value), with why."""
+    problems: dict[str, str] = {}
+    names = list(df.columns)
+    for name in sorted({str(c) for c in names if names.count(c) > 1}):
+        problems[name] = f"column name '{name}' appears more than once"
     if problems:
-        raise SchemaError(problems, source=source)
+        return problems
+    for name in names:
+        col = df[name]
+        n_present = int(col.notna().sum())
+        if n_present == 0:
+            problems[str(name)] = f"column '{name}' is empty (all {len(df)} values are missing)"
+        elif n_present == len(df) and col.nunique(dropna=True) == 1:
+            problems[str(name)] = (
+                f"column '{name}' holds the same value in every row and carries no "
+                "information; remove it"
+            )
+    return problems
+
+
+def check_table(df: pd.DataFrame, *, source: str | None = None, min_rows: int = MIN_ROWS) -> None:
+    """Refuse tables that cannot be profiled or learned, naming every problem at once."""
+    check_rows(df, source=source, min_rows=min_rows)
+    problems = column_problems(df)
+    if problems:
+        raise SchemaError(list(problems.values()), source=source)
+
+
+def _date_share(text: pd.Series, fmt: str | None) -> float:
+    """Share of ``text`` parsed strictly by ``fmt`` (None: ISO 8601 only)."""
+    parsed = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
+    return float(parsed.notna().sum()) / max(len(text), 1)
 
 
 def _guess_date_format(text: pd.Series) -> tuple[str | None, float]:
     """The format (None = ISO) that parses the largest share of ``text``, and that share."""
     from pandas.tseries.api import guess_datetime_format
 
-    n = max(len(text), 1)
-    best: tuple[str | None, float] = (None, float(parse_dates(text, None).notna().sum()) / n)
+    best: tuple[str | None, float] = (None, _date_share(text, None))
     first = text.iloc[0]
     for dayfirst in (True, False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fmt = guess_datetime_format(first, dayfirst=dayfirst)
         if fmt:
-            share = float(pd.to_datetime(text, format=fmt, errors="coerce").notna().sum()) / n
+            share = _date_share(text, fmt)
             if share > best[1] + 1e-12:
                 best = (fmt, share)
     return best
@@ -260,10 +278,7 @@ def _infer_kind(series: pd.Series, present: pd.Series) -> tuple[str, str, str | 
             reason = "values are dates" + (f" in format '{fmt}'" if fmt else " (ISO 8601)")
             return "datetime", reason, None, fmt
         full = series.dropna().astype(str).str.strip()
-        if fmt:
-            bad = int(pd.to_datetime(full, format=fmt, errors="coerce").isna().sum())
-        else:
-            bad = int(parse_dates(full, None).isna().sum())
+        bad = int(pd.to_datetime(full, format=fmt or "ISO8601", errors="coerce").isna().sum())
         problem = (
             f"column '{name}' looks like dates but {bad} of {len(full)} values are "
             "unparseable dates"
@@ -322,9 +337,14 @@ def infer_schema(df: pd.DataFrame, *, source: str | None = None) -> Schema:
         SchemaError: some columns are unusable (all missing, constant, mixed types,
             unparseable dates); every such column is named.
     """
-    check_table(df, source=source)
-    specs, problems = [], []
+    check_rows(df, source=source)
+    unusable = column_problems(df)
+    if any("appears more than once" in p for p in unusable.values()):
+        raise SchemaError(list(unusable.values()), source=source)
+    specs, problems = [], list(unusable.values())
     for name in df.columns:
+        if str(name) in unusable:
+            continue
         spec, problem = infer_column(df[name], str(name))
         specs.append(spec)
         if problem:

@@ -27,6 +27,7 @@ from synthgen.models.identifiers import FakedColumn, fit_identifiers
 CHUNK_ROWS = 50_000
 MAX_CONDITION_DRAWS = 200
 MAX_BATCH_ROWS = 200_000
+NO_HIT_GIVE_UP_ROWS = 1_000_000  # stop early when a condition is never met
 
 
 def check_is_fitted(generator: Generator) -> None:
@@ -236,7 +237,7 @@ class Generator(ABC):
             if len(hit):
                 kept.append(raw.loc[hit.index])
                 have += len(hit)
-            if have >= size:
+            if have >= size or (accepted == 0 and drawn >= NO_HIT_GIVE_UP_ROWS):
                 break
         if have < size:
             where = " and ".join(map(str, conds))

@@ -36,7 +36,14 @@ class Condition:
     def mask(self, df: pd.DataFrame) -> pd.Series:
         """Rows of ``df`` that meet the condition (missing values never do)."""
         col = df[self.column]
-        result = _OPS[self.op](col, self.value)
+        value = self.value
+        if isinstance(value, str) and pd.api.types.is_numeric_dtype(col):
+            # a categorical column coded as numbers (e.g. deprivation quintile 1-5)
+            try:
+                value = float(value)
+            except ValueError:
+                return pd.Series(False, index=df.index)
+        result = _OPS[self.op](col, value)
         return result.fillna(False).astype(bool) & col.notna()
 
     def __str__(self) -> str:

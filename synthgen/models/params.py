@@ -23,6 +23,11 @@ def parse_param(text: str) -> tuple[str, Any]:
         raise ParameterError(f"parameter '{name}': value '{raw}' is not readable") from None
     if value is None:
         raise ParameterError(f"parameter '{name}' has no value")
+    if isinstance(value, str):  # YAML 1.1 reads 2e-4 as text; a number was meant
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     return name, value
 
 

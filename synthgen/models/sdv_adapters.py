@@ -267,7 +267,11 @@ class GaussianCopula(SDVGenerator):
 class _GANParams:
     def _extra_problems(self, params: dict[str, Any]) -> list[str]:
         problems = []
-        if "pac" in params and params["batch_size"] % params["pac"]:
+        def positive_int(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+        batch, pac = params.get("batch_size"), params.get("pac")
+        if "pac" in params and positive_int(batch) and positive_int(pac) and batch % pac:
             problems.append(
                 f"batch_size ({params['batch_size']}) must be a multiple of pac ({params['pac']})"
             )

@@ -42,21 +42,24 @@ def cli_env(key_file: Path) -> dict[str, str]:
 
 
 def run_synthgen(
-    args: list[str], *, key_file: Path, cwd: Path | None = None, timeout: float = 240
+    args: list[object],
+    *,
+    key_file: Path,
+    cwd: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 240,
 ) -> CliResult:
     """Run ``python -m synthgen.cli ARGS`` and return its exit code and output."""
     proc = subprocess.run(
         [sys.executable, "-m", "synthgen.cli", *map(str, args)],
-        env=cli_env(key_file),
+        env=cli_env(key_file) | (extra_env or {}),
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
-    return CliResult(
-        proc.returncode, ANSI.sub("", proc.stdout), ANSI.sub("", proc.stderr)
-    )
+    return CliResult(proc.returncode, ANSI.sub("", proc.stdout), ANSI.sub("", proc.stderr))
 
 
 def assert_ok(result: CliResult) -> None:

@@ -7,18 +7,15 @@ One small cohort and one trained model are built per session and shared by many 
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from _cli import RARE_COLUMNS, CliResult, assert_ok, run_synthgen
 
 import synthgen as sg
+
 
 @pytest.fixture(scope="session")
 def cli_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -36,8 +33,13 @@ def _cli_key_env(cli_key: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def synthgen_cli(cli_key: Path) -> Callable[..., CliResult]:
     """Run the CLI with the session's custodian key: ``synthgen_cli("models", "--json")``."""
 
-    def run(*args: object, key_file: Path | None = None, cwd: Path | None = None) -> CliResult:
-        return run_synthgen([str(a) for a in args], key_file=key_file or cli_key, cwd=cwd)
+    def run(
+        *args: object,
+        key_file: Path | None = None,
+        cwd: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> CliResult:
+        return run_synthgen(list(args), key_file=key_file or cli_key, cwd=cwd, extra_env=extra_env)
 
     return run
 
@@ -75,8 +77,16 @@ def cli_model(
     """A Gaussian-copula model directory trained through the CLI (do not modify it)."""
     path = tmp_path_factory.mktemp("cli-model") / "model"
     result = synthgen_cli(
-        "train", cli_data, "--schema", cli_schema, "-m", "gaussian_copula",
-        "-p", "default_distribution=norm", "-o", path,
+        "train",
+        cli_data,
+        "--schema",
+        cli_schema,
+        "-m",
+        "gaussian_copula",
+        "-p",
+        "default_distribution=norm",
+        "-o",
+        path,
     )
     assert_ok(result)
     return path

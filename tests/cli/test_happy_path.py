@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from tests.cli.conftest import IDENTIFIER_COLUMNS, assert_ok, cli_env
+from _cli import assert_ok
 
 MODEL_FILES = ("model.json", "schema.yaml", "integrity.json", "holdout_rows.npy")
 KNOWN_MODELS = ("gaussian_copula", "ctgan", "tvae", "copula_gan")
@@ -110,8 +105,16 @@ def test_train_writes_a_signed_model_directory(cli_model, cohort_frame):
 def test_train_holdout_option(cli_data, cli_schema, synthgen_cli, tmp_path, cohort_frame):
     out = tmp_path / "m30"
     result = synthgen_cli(
-        "train", cli_data, "--schema", cli_schema, "-p", "default_distribution=norm",
-        "--holdout", "0.3", "-o", out,
+        "train",
+        cli_data,
+        "--schema",
+        cli_schema,
+        "-p",
+        "default_distribution=norm",
+        "--holdout",
+        "0.3",
+        "-o",
+        out,
     )
     assert_ok(result)
     n = len(cohort_frame)
@@ -122,8 +125,20 @@ def test_train_holdout_option(cli_data, cli_schema, synthgen_cli, tmp_path, coho
 def test_train_ctgan_with_params(cli_data, cli_schema, synthgen_cli, tmp_path):
     out = tmp_path / "ctgan"
     result = synthgen_cli(
-        "train", cli_data, "--schema", cli_schema, "-m", "ctgan",
-        "--param", "epochs=1", "--param", "batch_size=50", "--param", "pac=5", "-o", out,
+        "train",
+        cli_data,
+        "--schema",
+        cli_schema,
+        "-m",
+        "ctgan",
+        "--param",
+        "epochs=1",
+        "--param",
+        "batch_size=50",
+        "--param",
+        "pac=5",
+        "-o",
+        out,
     )
     assert_ok(result)
     params = json.loads((out / "model.json").read_text(encoding="utf-8"))["params"]
@@ -135,13 +150,19 @@ def test_train_ctgan_with_params(cli_data, cli_schema, synthgen_cli, tmp_path):
 
 def test_train_params_file(cli_data, cli_schema, synthgen_cli, tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text(
-        "default_distribution: uniform\nenforce_rounding: false\n", encoding="utf-8"
-    )
+    params.write_text("default_distribution: uniform\nenforce_rounding: false\n", encoding="utf-8")
     out = tmp_path / "m"
     result = synthgen_cli(
-        "train", cli_data, "--schema", cli_schema, "--params", params,
-        "-p", "enforce_rounding=true", "-o", out,
+        "train",
+        cli_data,
+        "--schema",
+        cli_schema,
+        "--params",
+        params,
+        "-p",
+        "enforce_rounding=true",
+        "-o",
+        out,
     )
     assert_ok(result)
     got = json.loads((out / "model.json").read_text(encoding="utf-8"))["params"]
@@ -164,7 +185,9 @@ def test_train_overwrite_replaces_the_model(cli_data, cli_schema, synthgen_cli, 
 
 # ------------------------------------------------------------------- sample
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_sample_writes_requested_rows(cli_model, cli_schema, synthgen_cli, tmp_path, suffix):
+def test_sample_writes_requested_rows(
+    cli_model, cli_schema, synthgen_cli, tmp_path, suffix, cohort_frame
+):
     out = tmp_path / f"synthetic{suffix}"
     result = synthgen_cli("sample", cli_model, "-n", 250, "--seed", 7, "-o", out)
     assert_ok(result)
@@ -175,14 +198,28 @@ def test_sample_writes_requested_rows(cli_model, cli_schema, synthgen_cli, tmp_p
     expected = [n for n, spec in columns.items() if spec.get("handling") != "drop"]
     assert list(df.columns) == expected
     assert "date_of_birth" not in df.columns and "clinical_note" not in df.columns
+    for column in ("patient_id", "nhs_number"):  # faked: present, format-valid, never real
+        assert df[column].notna().all()
+        assert not set(df[column].astype(str)) & set(cohort_frame[column].astype(str))
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
 
 
 def test_sample_same_seed_same_bytes(cli_model, synthgen_cli, tmp_path):
+    """Same seed, same file, whatever the process (each run gets its own hash seed)."""
     a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
-    assert_ok(synthgen_cli("sample", cli_model, "-n", 120, "--seed", 7, "-o", a))
-    assert_ok(synthgen_cli("sample", cli_model, "-n", 120, "--seed", 7, "-o", b))
-    assert_ok(synthgen_cli("sample", cli_model, "-n", 120, "--seed", 8, "-o", c))
+    for path, seed, hash_seed in ((a, 7, "1"), (b, 7, "2"), (c, 8, "1")):
+        result = synthgen_cli(
+            "sample",
+            cli_model,
+            "-n",
+            120,
+            "--seed",
+            seed,
+            "-o",
+            path,
+            extra_env={"PYTHONHASHSEED": hash_seed},
+        )
+        assert_ok(result)
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
 
@@ -190,8 +227,18 @@ def test_sample_same_seed_same_bytes(cli_model, synthgen_cli, tmp_path):
 def test_sample_where_conditions(cli_model, synthgen_cli, tmp_path):
     out = tmp_path / "old_women.csv"
     result = synthgen_cli(
-        "sample", cli_model, "-n", 60, "--seed", 1, "--where", "sex=F", "--where", "age>=70",
-        "-o", out,
+        "sample",
+        cli_model,
+        "-n",
+        60,
+        "--seed",
+        1,
+        "--where",
+        "sex=F",
+        "--where",
+        "age>=70",
+        "-o",
+        out,
     )
     assert_ok(result)
     df = pd.read_csv(out)
@@ -200,54 +247,53 @@ def test_sample_where_conditions(cli_model, synthgen_cli, tmp_path):
     assert (df["age"] >= 70).all()
 
 
-def test_sample_faked_identifiers_are_not_real(cli_model, synthgen_cli, tmp_path, cohort_frame):
-    out = tmp_path / "s.csv"
-    assert_ok(synthgen_cli("sample", cli_model, "-n", 200, "-o", out))
-    df = pd.read_csv(out, dtype=str)
-    for column in ("patient_id", "nhs_number"):
-        assert df[column].notna().all()
-        assert not set(df[column]) & set(cohort_frame[column].astype(str))
-
-
-def test_train_then_sample_is_reproducible_across_runs(cli_data, cli_schema, tmp_path, cli_key):
-    """Same data, same seed, two fresh processes: same model behaviour, same rows.
-
-    The processes get different hash seeds, as two runs of the command would.
-    """
+@pytest.mark.xfail(
+    strict=True,
+    reason="sdv_adapters._sample_model hands out reverse-transform random states in "
+    "field_transformers order, which follows PYTHONHASHSEED: the same seed gives other rows "
+    "in another process",
+)
+def test_train_then_sample_is_reproducible_across_processes(
+    cli_data, cli_schema, synthgen_cli, tmp_path
+):
+    """Same data and seed, two runs of the command (each with its own hash seed): same rows."""
     outputs = []
-    for i, hash_seed in enumerate(("1", "2")):
-        env = cli_env(cli_key) | {"PYTHONHASHSEED": hash_seed}
-        model = tmp_path / f"m{i}"
-        csv = tmp_path / f"s{i}.csv"
-        for args in (
-            ["train", cli_data, "--schema", cli_schema, "-p", "default_distribution=norm",
-             "-o", model],
-            ["sample", model, "-n", 100, "--seed", 3, "-o", csv],
-        ):
-            proc = subprocess.run(
-                [sys.executable, "-m", "synthgen.cli", *map(str, args)],
-                env=env, capture_output=True, text=True, check=False,
-            )
-            assert proc.returncode == 0, proc.stderr
-        outputs.append(csv.read_bytes())
-    if outputs[0] != outputs[1]:
-        pytest.xfail(
-            "sdv_adapters._sample_model seeds transformers in field_transformers order, "
-            "which depends on PYTHONHASHSEED"
+    for hash_seed in ("1", "2"):
+        model, csv = tmp_path / f"m{hash_seed}", tmp_path / f"s{hash_seed}.csv"
+        env = {"PYTHONHASHSEED": hash_seed}
+        trained = synthgen_cli(
+            "train",
+            cli_data,
+            "--schema",
+            cli_schema,
+            "-p",
+            "default_distribution=norm",
+            "-o",
+            model,
+            extra_env=env,
         )
+        assert_ok(trained)
+        assert_ok(synthgen_cli("sample", model, "-n", 100, "--seed", 3, "-o", csv, extra_env=env))
+        outputs.append(csv.read_bytes())
     assert outputs[0] == outputs[1]
 
 
 # --------------------------------------------------------------------- demo
 def test_demo_runs_and_reruns_into_its_own_folder(synthgen_cli, tmp_path):
     out = tmp_path / "demo"
-    for _ in range(2):  # the second run replaces the first run's outputs
-        result = synthgen_cli("demo", "-o", out, "-n", 1000)
+    names = ("cohort.csv", "schema.yaml", "model", "synthetic.csv", "quality.json")
+    for run in range(2):  # the second run replaces the first run's outputs
+        result = synthgen_cli("demo", "-o", "demo", "-n", 1000, cwd=tmp_path)
         assert_ok(result)
-        for name in ("cohort.csv", "schema.yaml", "model", "synthetic.csv", "quality.json"):
+        for name in names:
             assert (out / name).exists(), name
-            assert str(out / name) in result.stdout.replace("\n", "")
+            assert f"demo/{name}" in result.stdout, name
         assert "Fidelity" in result.stdout
+        if run == 0:
+            (out / "synthetic.csv").write_text("stale\n", encoding="utf-8")
+            (out / "extra.txt").write_text("from an earlier demo\n", encoding="utf-8")
+    assert len(pd.read_csv(out / "synthetic.csv")) == 800  # as many records as trained on
+    assert not (out / "extra.txt").exists()
     quality = json.loads((out / "quality.json").read_text(encoding="utf-8"))
     assert 0 < quality["synthetic_vs_train"]["overall"] <= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
@@ -277,9 +323,3 @@ def test_demo_refuses_a_foreign_folder(synthgen_cli, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
     assert (out / "precious.txt").read_text(encoding="utf-8") == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
-
-
-def test_identifier_columns_constant_is_consistent(cohort_frame):
-    # Guards the fixtures the other CLI tests rely on.
-    assert set(IDENTIFIER_COLUMNS) <= set(cohort_frame.columns)
-    assert shutil.which(sys.executable)

@@ -58,12 +58,6 @@ def test_day_first_dates_are_dates() -> None:
     assert _kind(values, "visit_date").kind == "datetime"
 
 
-@pytest.mark.xfail(
-    reason="infer._guess_date_format: the ISO baseline uses parse_dates(fmt=None), whose "
-    "format='mixed' fallback reads dd/mm/yyyy month-first, so the day-first format is never "
-    "stored and 05/03/2020 becomes 3 May",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "values",
     [
@@ -103,8 +97,11 @@ def test_short_labels_are_categorical_even_when_many() -> None:
     [
         ("age", WHOLE, ("quasi_identifier",)),
         ("sex", ["F", "M"] * (N // 2), ("quasi_identifier", "subgroup")),
-        ("ethnicity", ["White", "Asian", "Black", "Mixed"] * (N // 4),
-         ("quasi_identifier", "subgroup")),
+        (
+            "ethnicity",
+            ["White", "Asian", "Black", "Mixed"] * (N // 4),
+            ("quasi_identifier", "subgroup"),
+        ),
         ("died", [True, False] * (N // 2), ("time_to_event_event",)),
         ("followup_days", [v * 11 for v in WHOLE], ("time_to_event_time",)),
         ("readmitted", ["yes", "no"] * (N // 2), ("target",)),
@@ -220,12 +217,6 @@ def test_mostly_text_column_is_categorical_not_an_error() -> None:
     assert _kind(values).kind == "categorical"
 
 
-@pytest.mark.xfail(
-    reason="infer.infer_schema: check_table raises for empty/constant columns before any "
-    "column is inferred, so mixed-type and bad-date columns are not reported in the same "
-    "error",
-    strict=True,
-)
 def test_every_kind_of_problem_in_one_error() -> None:
     df = pd.DataFrame(
         {

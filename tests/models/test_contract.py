@@ -28,19 +28,48 @@ from synthgen.models.sdv_adapters import SDVGenerator
 
 TINY_PARAMS: dict[str, dict[str, Any]] = {
     "gaussian_copula": {"default_distribution": "norm"},
-    "ctgan": {"epochs": 2, "batch_size": 50, "pac": 5, "embedding_dim": 16,
-              "generator_dim": [32, 32], "discriminator_dim": [32, 32]},
-    "tvae": {"epochs": 2, "batch_size": 50, "embedding_dim": 16,
-             "compress_dims": [32, 32], "decompress_dims": [32, 32]},
-    "copula_gan": {"epochs": 2, "batch_size": 50, "pac": 5, "embedding_dim": 16,
-                   "generator_dim": [32, 32], "discriminator_dim": [32, 32],
-                   "default_distribution": "norm"},
+    "ctgan": {
+        "epochs": 2,
+        "batch_size": 50,
+        "pac": 5,
+        "embedding_dim": 16,
+        "generator_dim": [32, 32],
+        "discriminator_dim": [32, 32],
+    },
+    "tvae": {
+        "epochs": 2,
+        "batch_size": 50,
+        "embedding_dim": 16,
+        "compress_dims": [32, 32],
+        "decompress_dims": [32, 32],
+    },
+    "copula_gan": {
+        "epochs": 2,
+        "batch_size": 50,
+        "pac": 5,
+        "embedding_dim": 16,
+        "generator_dim": [32, 32],
+        "discriminator_dim": [32, 32],
+        "default_distribution": "norm",
+    },
 }
 
 GENERATORS = sorted(sg.list_generators())
 CONTRACT_COLUMNS = [
-    "patient_id", "name", "nhs_number", "postcode", "date_of_birth", "age", "sex", "bmi",
-    "hba1c", "diabetes", "index_date", "followup_days", "died", "clinical_note",
+    "patient_id",
+    "name",
+    "nhs_number",
+    "postcode",
+    "date_of_birth",
+    "age",
+    "sex",
+    "bmi",
+    "hba1c",
+    "diabetes",
+    "index_date",
+    "followup_days",
+    "died",
+    "clinical_note",
 ]
 FAKED = ["record_id", "patient_id", "name", "nhs_number", "postcode"]
 DROPPED = ["date_of_birth", "clinical_note"]
@@ -120,6 +149,39 @@ def test_fit_returns_self(fitted: Fitted) -> None:
     assert fitted.returned is fitted.gen
     assert fitted.gen.fitted_ is True
     assert fitted.gen.n_train_ == TRAIN_ROWS
+
+
+def test_fit_accepts_a_column_constant_within_the_split(
+    demo_split: sg.Split, gaussian_copula: sg.Generator
+) -> None:
+    # a rare condition whose few cases all fell in the holdout is still a schema column
+    constant = [c for c in demo_split.train.columns if demo_split.train[c].nunique() == 1]
+    assert constant, "the demo split no longer has a column constant in training"
+    out = gaussian_copula.sample(20, seed=1)
+    for col in constant:
+        assert str(out[col].dtype) == str(demo_split.train[col].dtype)
+
+
+def test_fit_needs_two_records(contract_data) -> None:
+    train, schema = contract_data
+    gen = sg.create_generator("gaussian_copula", **tiny_params("gaussian_copula"))
+    with pytest.raises(ModelError, match="at least 2"):
+        gen.fit(train.iloc[:1], schema)
+    assert not getattr(gen, "fitted_", False)
+
+
+def test_epoch_progress_is_reported(contract_data) -> None:
+    train, schema = contract_data
+    for name in GENERATORS:
+        params = tiny_params(name)
+        if "epochs" not in params:
+            continue
+        calls: list[tuple[int, int]] = []
+        sg.create_generator(name, **params).fit(
+            train, schema, progress=lambda done, total, calls=calls: calls.append((done, total))
+        )
+        epochs = params["epochs"]
+        assert calls == [(k, epochs) for k in range(1, epochs + 1)], name
 
 
 def test_unfitted_generator_refuses_to_sample_or_save(tmp_path: Path) -> None:
@@ -349,8 +411,15 @@ def _replace_schema(path: Path) -> None:
         (_delete_identifiers, "changed or missing: identifiers.npz"),
         (_forge_record, "not signed with this custodian's key"),
     ],
-    ids=["state-byte", "model-json-byte", "schema", "extra-file", "no-integrity",
-         "missing-file", "forged-record"],
+    ids=[
+        "state-byte",
+        "model-json-byte",
+        "schema",
+        "extra-file",
+        "no-integrity",
+        "missing-file",
+        "forged-record",
+    ],
 )
 def test_tampered_model_refused(
     fitted: Fitted, tmp_path: Path, no_unpickling: list[str], tamper, match: str

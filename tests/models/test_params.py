@@ -35,11 +35,6 @@ def test_parse_param(text: str, expected: tuple[str, Any]) -> None:
     assert type(value) is type(expected[1])
 
 
-@pytest.mark.xfail(
-    reason="params.parse_param: YAML 1.1 reads '2e-4' (no dot) as a string, so "
-    "--param learning_rate=2e-4 passes text to the generator",
-    strict=True,
-)
 def test_parse_param_reads_exponent_floats() -> None:
     assert parse_param("learning_rate=2e-4") == ("learning_rate", 0.0002)
 
@@ -164,7 +159,11 @@ def tiny_frame(demo_split: sg.Split, demo_schema: sg.Schema) -> tuple[pd.DataFra
         ("ctgan", {"epochs": 0}, "epochs must be a positive integer, got 0"),
         ("ctgan", {"epochs": 2.5}, "epochs must be a positive integer"),
         ("ctgan", {"epochs": True}, "epochs must be a positive integer"),
-        ("ctgan", {"batch_size": 50, "pac": 3}, r"batch_size \(50\) must be a multiple of pac \(3\)"),
+        (
+            "ctgan",
+            {"batch_size": 50, "pac": 3},
+            r"batch_size \(50\) must be a multiple of pac \(3\)",
+        ),
         ("ctgan", {"generator_dim": [64, -1]}, "generator_dim must be a list of positive"),
         ("tvae", {"compress_dims": "big"}, "compress_dims must be a list"),
         ("tvae", {"batch_size": -5}, "batch_size must be a positive integer"),
@@ -183,11 +182,6 @@ def test_invalid_values_refused_at_fit(tiny_frame, name: str, params: dict, frag
     assert not getattr(gen, "fitted_", False)
 
 
-@pytest.mark.xfail(
-    reason="sdv_adapters._GANParams._extra_problems computes batch_size % pac even when "
-    "pac is 0 or batch_size is not a number (ZeroDivisionError / TypeError)",
-    strict=True,
-)
 @pytest.mark.parametrize("params", [{"pac": 0}, {"batch_size": "big"}])
 def test_non_numeric_or_zero_pac_is_a_parameter_error(tiny_frame, params: dict) -> None:
     train, schema = tiny_frame

@@ -1,0 +1,5 @@
+"""``python -m synthgen`` runs the CLI."""
+
+from synthgen.cli import main
+
+main()
