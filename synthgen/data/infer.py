@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.data.pii import DEFAULT_HANDLING, detect_pii
-from synthgen.data.schema import FALSE_WORDS, TRUE_WORDS, ColumnSpec, Schema, parse_dates
+from synthgen.data.schema import FALSE_WORDS, TRUE_WORDS, ColumnSpec, Schema
 from synthgen.errors import InputError, SchemaError
 
 MIN_ROWS = 2

@@ -298,7 +298,9 @@ def coerce_column(series: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, str |
         finite = values.dropna()
         infinite = int((~np.isfinite(finite.to_numpy())).sum())
         if infinite:
-            return series, f"column '{name}' is {kind} in the schema but {infinite} values are infinite"
+            return series, (
+                f"column '{name}' is {kind} in the schema but {infinite} values are infinite"
+            )
         if kind == "integer":
             frac = int((finite != np.round(finite)).sum())
             if frac:

@@ -279,7 +279,7 @@ class Generator(ABC):
         from synthgen.models.modeldir import load_model
 
         gen = load_model(Path(path))
-        if not isinstance(gen, cls):
+        if not isinstance(gen, cls) or (cls.name and gen.name != cls.name):
             raise ModelError(f"'{path}' holds a {gen.name} model, not a {cls.name} model")
         return gen
 

@@ -267,6 +267,7 @@ class GaussianCopula(SDVGenerator):
 class _GANParams:
     def _extra_problems(self, params: dict[str, Any]) -> list[str]:
         problems = []
+
         def positive_int(v: Any) -> bool:
             return isinstance(v, int) and not isinstance(v, bool) and v > 0
 
@@ -347,13 +348,12 @@ class TVAE(_GANParams, SDVGenerator):
         self.seed = seed
 
 
-class CopulaGAN(_GANParams, SDVGenerator):
+class CopulaGAN(CTGAN):
     """SDV's CopulaGANSynthesizer: CTGAN on copula-transformed numerics."""
 
     name = "copula_gan"
     summary = "SDV CopulaGAN: CTGAN trained on Gaussian-copula-transformed numeric columns."
     _sdv_class = "CopulaGANSynthesizer"
-    _positive_int_params = ("epochs", "batch_size", "embedding_dim", "pac")
 
     def __init__(
         self,
@@ -369,13 +369,15 @@ class CopulaGAN(_GANParams, SDVGenerator):
         enforce_rounding: bool = True,
         seed: int = 0,
     ):
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.embedding_dim = embedding_dim
-        self.generator_dim = generator_dim
-        self.discriminator_dim = discriminator_dim
-        self.pac = pac
+        super().__init__(
+            epochs=epochs,
+            batch_size=batch_size,
+            embedding_dim=embedding_dim,
+            generator_dim=generator_dim,
+            discriminator_dim=discriminator_dim,
+            pac=pac,
+            enforce_min_max_values=enforce_min_max_values,
+            enforce_rounding=enforce_rounding,
+            seed=seed,
+        )
         self.default_distribution = default_distribution
-        self.enforce_min_max_values = enforce_min_max_values
-        self.enforce_rounding = enforce_rounding
-        self.seed = seed
