@@ -176,10 +176,6 @@ def train(
     from synthgen.workflow import train_model
 
     params = load_params(params_file, param or [])
-    if schema is None:
-        err_console.print(
-            "[yellow]No --schema given: inferring one (review it with `synthgen inspect`).[/yellow]"
-        )
     with _bar(f"Training {model}") as bar:
         task = bar.add_task("train", total=None)  # indeterminate until epochs report
         result = train_model(
@@ -200,6 +196,11 @@ def train(
         f"({result.n_holdout} held out) in {result.seconds:.1f} s "
         f"-> [bold]{result.model_dir}[/bold]"
     )
+    if schema is None:
+        console.print(
+            "[yellow]No --schema was given: the schema was inferred (review it with "
+            "`synthgen inspect -o schema.yaml` and pass it with --schema).[/yellow]"
+        )
     if result.dropped:
         console.print(f"Direct identifiers dropped: {', '.join(result.dropped)}")
     if result.faked:

@@ -22,6 +22,7 @@ from synthgen.data.profile import ColumnProfile, profile_table
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
 from synthgen.models import create_generator, load_generator
+from synthgen.models.conditions import build_conditions
 from synthgen.models.modeldir import load_holdout_rows, read_model_json
 
 Progress = Callable[[int, int], None]
@@ -253,6 +254,9 @@ def sample_to_file(
     output = Path(output)
     if not output.parent.exists():
         raise InputError(f"folder '{output.parent}' does not exist")
+    if conditions:  # check them against the model's schema before loading the model
+        read_model_json(Path(model_dir))
+        build_conditions(conditions, Schema.load(Path(model_dir) / "schema.yaml"))
     gen = load_generator(Path(model_dir))
     started = time.perf_counter()
     done = 0

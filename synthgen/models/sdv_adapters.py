@@ -207,7 +207,7 @@ class SDVGenerator(Generator):
         synth._set_random_state(seed)
         rng = np.random.default_rng(seed)
         transformers = synth._data_processor._hyper_transformer.field_transformers
-        for transformer in transformers.values():
+        for _, transformer in sorted(transformers.items()):  # dict order varies with hashing
             if transformer is not None and hasattr(transformer, "random_states"):
                 state = np.random.RandomState(int(rng.integers(2**31 - 1)))
                 transformer.random_states["reverse_transform"] = state

@@ -13,7 +13,6 @@ from pathlib import Path
 RARE_COLUMNS = ("cystic_fibrosis", "sickle_cell", "huntingtons")
 IDENTIFIER_COLUMNS = ("patient_id", "name", "nhs_number", "postcode")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-NO_SCHEMA_WARNING = "No --schema given"
 
 
 @dataclass(frozen=True)
@@ -68,17 +67,11 @@ def assert_ok(result: CliResult) -> None:
     assert "Traceback" not in result.output
 
 
-def assert_one_line_error(result: CliResult, *, allow_no_schema_warning: bool = False) -> str:
-    """Exit 1, one ``Error:`` line on stderr, no traceback; return that line.
-
-    ``train`` without ``--schema`` first warns that it infers one (a documented yellow line
-    printed before any input is read); ``allow_no_schema_warning`` tolerates that line only.
-    """
+def assert_one_line_error(result: CliResult) -> str:
+    """Exit 1, one ``Error:`` line on stderr, no traceback; return that line."""
     assert result.returncode == 1, result.output
     assert "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
-    if allow_no_schema_warning:
-        lines = [line for line in lines if not line.startswith(NO_SCHEMA_WARNING)]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error:"), result.stderr
     return lines[0]
