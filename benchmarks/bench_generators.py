@@ -44,9 +44,15 @@ def run_one(model: str, rows: int, epochs: int, seed: int) -> dict:
     import torch  # noqa: F401
 
     base_rss = _rss_mb()
+    epoch_ends: list[float] = []
     t0 = time.perf_counter()
-    gen.fit(split.train, schema)
+    gen.fit(
+        split.train, schema, progress=lambda done, total: epoch_ends.append(time.perf_counter())
+    )
     fit_s = time.perf_counter() - t0
+    per_epoch = None
+    if len(epoch_ends) >= 2:  # epochs after the first: excludes preprocessing
+        per_epoch = (epoch_ends[-1] - epoch_ends[0]) / (len(epoch_ends) - 1)
     fit_rss = _rss_mb()
     t0 = time.perf_counter()
     syn = gen.sample(rows, seed=seed)
@@ -67,7 +73,8 @@ def run_one(model: str, rows: int, epochs: int, seed: int) -> dict:
         "model_columns": len(schema.model_columns),
         "epochs": epochs if model in EPOCH_MODELS else None,
         "fit_s": round(fit_s, 2),
-        "fit_s_per_epoch": round(fit_s / epochs, 2) if model in EPOCH_MODELS else None,
+        "fit_s_per_epoch": None if per_epoch is None else round(per_epoch, 2),
+        "preprocess_s": None if per_epoch is None else round(epoch_ends[0] - t0 - per_epoch, 2),
         "sample_s": round(sample_s, 2),
         "sample_rows": len(syn),
         "save_s": round(save_s, 2),

@@ -20,6 +20,7 @@ from synthgen.data.infer import check_table, infer_schema
 from synthgen.data.io import TableWriter, read_table, table_format
 from synthgen.data.profile import ColumnProfile, profile_table
 from synthgen.data.schema import Schema
+from synthgen.data.sql import mask_url
 from synthgen.errors import InputError
 from synthgen.models import create_generator, load_generator
 from synthgen.models.conditions import build_conditions
@@ -30,14 +31,7 @@ Progress = Callable[[int, int], None]
 
 def _source_label(source: str | Path) -> str:
     text = str(source)
-    if "://" in text:
-        from sqlalchemy.engine import make_url
-
-        try:
-            return make_url(text).render_as_string(hide_password=True)
-        except Exception:  # noqa: BLE001 - any malformed URL: never echo it
-            return "database URL"
-    return Path(text).name
+    return mask_url(text) if "://" in text else Path(text).name
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from synthgen.data.pii import (
+from synthgen.data.fakes import (
     POSTCODE_AREAS,
     fake_person_names,
     fake_uk_postcodes,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthgen.data.pii import fake_values
+from synthgen.data.fakes import fake_values
 from synthgen.data.schema import Schema
 
 DIGEST_BYTES = 12

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from synthgen.data.demo import demo_cohort
+from synthgen.data.fakes import fake_values
 from synthgen.data.pii import (
     DEFAULT_HANDLING,
     PII_TYPES,
     PiiGuess,
     detect_pii,
-    fake_values,
     is_valid_nhs_number,
     nhs_check_digit,
 )
