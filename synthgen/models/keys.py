@@ -43,6 +43,12 @@ def custodian_key(*, create: bool = True) -> bytes:
             return custodian_key(create=False)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(KEY_BYTES) + "\n")
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise InputError(
+            f"custodian key '{path}' is readable by other users (mode {mode:o}); "
+            f"run: chmod 600 '{path}'"
+        )
     try:
         text = path.read_text(encoding="ascii").strip()
         key = bytes.fromhex(text)

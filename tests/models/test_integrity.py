@@ -144,12 +144,24 @@ def test_missing_key_not_created_when_asked(fresh_key_path: Path) -> None:
 def test_malformed_key_file_refused(fresh_key_path: Path, content: bytes, fragment: str) -> None:
     fresh_key_path.parent.mkdir(parents=True)
     fresh_key_path.write_bytes(content)
+    fresh_key_path.chmod(0o600)
     with pytest.raises(InputError, match=fragment) as info:
         custodian_key()
     shown = content.decode("ascii", errors="ignore").strip()
     if shown:
         assert shown not in str(info.value)  # the key material is never echoed
     assert fresh_key_path.read_bytes() == content  # never replaced behind the user's back
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_key_readable_by_others_refused(fresh_key_path: Path, mode: int) -> None:
+    key = custodian_key()
+    fresh_key_path.chmod(mode)
+    with pytest.raises(InputError, match="readable by other users") as info:
+        custodian_key()
+    assert key.hex() not in str(info.value)
+    fresh_key_path.chmod(0o600)
+    assert custodian_key() == key
 
 
 def test_key_path_defaults_under_xdg_config(
