@@ -7,6 +7,7 @@ words and never quotes a cell value.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 
 import numpy as np
@@ -126,7 +127,8 @@ _DATE_LIKE = re.compile(
 
 def name_tokens(name: str) -> set[str]:
     """Lower-case word tokens of a column name, plus joined neighbours ("age_band" -> ageband)."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", ascii_name)
     parts = [p for p in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if p]
     tokens = set(parts)
     tokens.update(a + b for a, b in zip(parts, parts[1:], strict=False))

@@ -69,15 +69,18 @@ def restore_dtypes(df: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
         elif dtype == "float64":
             out[name] = pd.to_numeric(col, errors="coerce").astype("float64")
         elif dtype in ("bool", "boolean"):
-            mapped = col.map(
-                lambda v: (
-                    v
-                    if pd.isna(v)
-                    else bool(v)
-                    if not isinstance(v, str)
-                    else v.strip().lower() in ("true", "1", "yes")
+            if pd.api.types.is_bool_dtype(col):
+                mapped = col
+            else:  # object output with missing values (or text from a file)
+                mapped = col.map(
+                    lambda v: (
+                        v
+                        if pd.isna(v)
+                        else bool(v)
+                        if not isinstance(v, str)
+                        else v.strip().lower() in ("true", "1", "yes")
+                    )
                 )
-            )
             values = mapped.astype("boolean")
             out[name] = (
                 values.astype(bool) if dtype == "bool" and not values.isna().any() else values

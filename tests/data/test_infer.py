@@ -229,3 +229,10 @@ def test_every_kind_of_problem_in_one_error() -> None:
     with pytest.raises(SchemaError) as info:
         sg.infer_schema(df)
     assert len(info.value.problems) == 4
+
+
+def test_accented_column_names_match_role_hints() -> None:
+    from synthgen.data.infer import name_tokens
+
+    assert "region" in name_tokens("Région")
+    assert {"age", "band", "ageband"} <= name_tokens("AgeBand")
