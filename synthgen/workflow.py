@@ -151,6 +151,7 @@ def train_model(
             "rows": len(typed),
             "columns": len(typed.columns),
             "fingerprint": fingerprint(typed, salt=salt),
+            "train_fingerprint": fingerprint(split.train, salt=salt),
             "salt": salt,
         },
         "fit_seconds": round(seconds, 3),
