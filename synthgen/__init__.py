@@ -24,6 +24,8 @@ from synthgen.errors import (
     SynthgenError,
     TamperedModelError,
 )
+from synthgen.evaluation.evaluate import evaluate
+from synthgen.evaluation.report import EvaluationReport
 from synthgen.models import (
     Generator,
     create_generator,
@@ -31,13 +33,20 @@ from synthgen.models import (
     load_generator,
     register_generator,
 )
-from synthgen.workflow import inspect_data, recorded_split, sample_to_file, train_model
+from synthgen.workflow import (
+    evaluate_to_dir,
+    inspect_data,
+    recorded_split,
+    sample_to_file,
+    train_model,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Cohort",
     "ColumnSpec",
+    "EvaluationReport",
     "Generator",
     "InputError",
     "ModelError",
@@ -50,6 +59,8 @@ __all__ = [
     "TamperedModelError",
     "create_generator",
     "datasets",
+    "evaluate",
+    "evaluate_to_dir",
     "fingerprint",
     "infer_schema",
     "inspect_data",

@@ -238,6 +238,94 @@ def sample(
     )
 
 
+# ----------------------------------------------------------------- evaluate
+@app.command()
+def evaluate(
+    model_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Model directory: train/holdout come from its recorded split."),
+    ] = None,
+    synthetic: Annotated[
+        Path, typer.Option("--synthetic", help="The synthetic cohort (.csv or .parquet).")
+    ] = ...,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder to create.")] = ...,
+    train: Annotated[
+        str | None, typer.Option("--train", help="Training records, without a model dir.")
+    ] = None,
+    holdout: Annotated[
+        str | None, typer.Option("--holdout", help="Held-out records, without a model dir.")
+    ] = None,
+    schema: SchemaOpt = None,
+    seed: Annotated[int, typer.Option(help="Seed for subsamples and bootstraps.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing report folder.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a synthetic cohort for fidelity and privacy; write report.json."""
+    from synthgen.workflow import evaluate_to_dir
+
+    with _spinner("Evaluating"):
+        result = evaluate_to_dir(
+            synthetic=synthetic,
+            output=output,
+            model_dir=model_dir,
+            train=train,
+            holdout=holdout,
+            schema=schema,
+            seed=seed,
+            overwrite=overwrite,
+        )
+    if as_json:
+        console.print_json(result.report.to_json())
+        return
+    console.print(_summary_table(result.report.to_dict()))
+    console.print(f"Report written to [bold]{result.path}[/bold]")
+
+
+def _fmt(fig: dict, pct: bool = True) -> tuple[str, str, str]:
+    def f(v: float | None) -> str:
+        if v is None:
+            return "-"
+        return f"{v:.1%}" if pct else f"{v:.3f}"
+
+    ci = fig.get("ci")
+    ci_text = f"[{f(ci[0])}, {f(ci[1])}]" if ci else ""
+    return f(fig["value"]), ci_text, f(fig.get("baseline"))
+
+
+def _summary_table(doc: dict) -> Table:
+    """The report's headline figures: value, interval and baseline side by side."""
+    tbl = Table(title=f"Evaluation: {doc['sizes']}")
+    for col in ("measure", "value", "95% interval", "baseline", "better"):
+        tbl.add_column(col)
+    q = doc["fidelity"]["quality_report"]
+    tbl.add_row(
+        "Quality (sdmetrics)",
+        f"{q['synthetic_vs_train']['overall']:.1%}",
+        "",
+        f"{q['baseline_holdout_vs_train']['overall']:.1%}",
+        "higher",
+    )
+    priv = doc["privacy"]
+    rows = [
+        ("Exact copies of training rows", priv["copies"]["exact_copies"], True),
+        ("Near copies", priv["copies"]["near_copies"], True),
+        ("DCR share (closer to train)", priv["distance_to_closest_record"]["dcr_share"], True),
+        (
+            "Median distance to closest record",
+            priv["distance_to_closest_record"]["dcr_percentiles"]["50"],
+            False,
+        ),
+    ]
+    for name, attack in priv["membership_attacks"].items():
+        rows.append((f"MIA {name}: AUC", attack["auc"], False))
+        for level, fig in attack["tpr_at_fpr"].items():
+            rows.append((f"MIA {name}: TPR at FPR {level}", fig, True))
+    for name, fig, pct in rows:
+        value, ci, base = _fmt(fig, pct)
+        tbl.add_row(name, value, ci, base, str(fig.get("direction", "")).split(" (")[0])
+    return tbl
+
+
 # --------------------------------------------------------------------- demo
 @app.command()
 def demo(
@@ -273,6 +361,12 @@ def demo(
         f"Fidelity (sdmetrics QualityReport, synthetic vs train): [bold]{q.overall:.1%}[/bold] "
         f"(column shapes {q.column_shapes:.1%}, pair trends {q.column_pair_trends:.1%}); "
         f"holdout vs train, the ceiling at this size: {ceiling.overall:.1%}"
+    )
+    attack = result.report.privacy["membership_attacks"]["distance"]["auc"]
+    dcr = result.report.privacy["distance_to_closest_record"]["dcr_share"]
+    console.print(
+        f"Privacy: distance membership attack AUC [bold]{attack['value']:.3f}[/bold] "
+        f"(0.5 = no better than chance); DCR share {dcr['value']:.1%} (50% is ideal)"
     )
 
 

@@ -15,7 +15,14 @@ from synthgen.data.io import read_table, write_table
 from synthgen.datasets import demo_cohort
 from synthgen.errors import InputError
 from synthgen.evaluation.quality import QualityScore, quality_score
-from synthgen.workflow import inspect_data, recorded_split, sample_to_file, train_model
+from synthgen.evaluation.report import EvaluationReport
+from synthgen.workflow import (
+    evaluate_to_dir,
+    inspect_data,
+    recorded_split,
+    sample_to_file,
+    train_model,
+)
 
 MARKER = ".synthgen-demo"
 
@@ -29,11 +36,13 @@ class DemoResult:
         quality: QualityReport of the synthetic cohort against the training records.
         ceiling: QualityReport of the holdout against the training records (what a perfect
             synthetic cohort of this size would score).
+        report: the evaluation report (fidelity and privacy figures).
     """
 
     outputs: dict[str, Path]
     quality: QualityScore
     ceiling: QualityScore
+    report: EvaluationReport
 
 
 def run_demo(
@@ -95,6 +104,13 @@ def run_demo(
             ),
             encoding="utf-8",
         )
+        say("Auditing privacy and fidelity")
+        evaluated = evaluate_to_dir(
+            model_dir=trained.model_dir,
+            synthetic=synthetic_path,
+            output=tmp / "evaluation",
+            seed=seed,
+        )
     except BaseException:
         shutil.rmtree(output, ignore_errors=True)  # nothing half-written is left behind
         raise
@@ -104,5 +120,6 @@ def run_demo(
         "model directory (stays inside)": output / "model",
         "synthetic cohort": output / "synthetic.csv",
         "fidelity figures": output / "quality.json",
+        "evaluation report (fidelity and privacy)": output / "evaluation" / "report.json",
     }
-    return DemoResult(outputs=outputs, quality=quality, ceiling=ceiling)
+    return DemoResult(outputs=outputs, quality=quality, ceiling=ceiling, report=evaluated.report)

@@ -262,3 +262,60 @@ def sample_to_file(
             if progress:
                 progress(done, int(n))
     return SampleResult(path=output, rows=done, seconds=time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class EvaluateResult:
+    """What ``synthgen evaluate`` wrote."""
+
+    report: Any
+    path: Path
+
+
+def evaluate_to_dir(
+    *,
+    synthetic: str | Path,
+    output: str | Path,
+    model_dir: str | Path | None = None,
+    train: str | Path | None = None,
+    holdout: str | Path | None = None,
+    schema: Schema | str | Path | None = None,
+    seed: int = 0,
+    overwrite: bool = False,
+) -> EvaluateResult:
+    """Evaluate a synthetic cohort and write ``report.json`` into ``output``.
+
+    Either ``model_dir`` (train and holdout come from its recorded split) or ``train``,
+    ``holdout`` and ``schema`` (for a synthetic file made by any tool).
+    """
+    from synthgen.data.atomic import atomic_dir
+    from synthgen.evaluation.evaluate import evaluate, typed_synthetic
+
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise InputError(f"'{output}' already exists; choose another path or pass --overwrite")
+    if model_dir is not None:
+        if train is not None or holdout is not None:
+            raise InputError("give either a model directory or --train/--holdout, not both")
+        split = recorded_split(model_dir)
+        schema_obj = Schema.load(Path(model_dir) / "schema.yaml")
+        train_df, holdout_df = split.train, split.holdout
+        provenance = {"model_dir": str(model_dir)}
+    else:
+        if train is None or holdout is None or schema is None:
+            raise InputError(
+                "without a model directory, --train, --holdout and --schema are all needed"
+            )
+        schema_obj = schema if isinstance(schema, Schema) else Schema.load(schema)
+        # no constant-column check here: a rare condition may be absent from a holdout
+        train_df = schema_obj.coerce(read_table(train), source=_source_label(train))
+        holdout_df = schema_obj.coerce(read_table(holdout), source=_source_label(holdout))
+        provenance = {"train": _source_label(train), "holdout": _source_label(holdout)}
+    syn = typed_synthetic(read_table(synthetic), schema_obj)
+    report = evaluate(
+        train=train_df, holdout=holdout_df, synthetic=syn, schema=schema_obj, seed=seed
+    )
+    report.provenance = {**provenance, "synthetic": _source_label(synthetic)}
+    with atomic_dir(output, overwrite=overwrite) as tmp:
+        (tmp / "report.json").write_text(report.to_json(), encoding="utf-8")
+    return EvaluateResult(report=report, path=output / "report.json")
