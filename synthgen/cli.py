@@ -316,6 +316,10 @@ def _summary_table(doc: dict) -> Table:
             False,
         ),
     ]
+    reid = priv.get("quasi_identifier_reidentification")
+    if reid:
+        rows.append(("Unique on quasi-identifiers (train)", reid["unique_share"], True))
+        rows.append(("Synthetic matching a unique record", reid["match_share"], True))
     for name, attack in priv["membership_attacks"].items():
         rows.append((f"MIA {name}: AUC", attack["auc"], False))
         for level, fig in attack["tpr_at_fpr"].items():

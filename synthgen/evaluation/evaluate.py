@@ -2,8 +2,9 @@
 
 ``evaluate(train=, holdout=, synthetic=, schema=)`` returns an :class:`EvaluationReport` with
 the fidelity figures (sdmetrics QualityReport, next to the holdout-vs-train ceiling) and the
-privacy figures available so far: copies, distance to closest record and the distance
-membership-inference attack. Further measures extend the same report.
+privacy figures available so far: copies, distance to closest record, the distance and
+density-ratio membership-inference attacks (also by subgroup), and re-identification through
+quasi-identifiers. Further measures extend the same report.
 """
 
 from __future__ import annotations
@@ -12,9 +13,18 @@ import pandas as pd
 
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
-from synthgen.evaluation.privacy import count_copies, distance_attack, distance_to_closest_record
+from synthgen.evaluation.privacy import (
+    attack_by_subgroup,
+    count_copies,
+    density_attack,
+    distance_attack,
+    distance_to_closest_record,
+    quasi_identifier_risk,
+)
 from synthgen.evaluation.quality import quality_score
 from synthgen.evaluation.report import EvaluationReport
+
+MIN_HOLDOUT = 20
 
 
 def typed_synthetic(synthetic: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -55,8 +65,11 @@ def evaluate(
     Returns:
         A plain, versioned :class:`EvaluationReport`.
     """
-    if len(holdout) < 2:
-        raise InputError("the evaluation needs at least 2 holdout records (non-members)")
+    if len(holdout) < MIN_HOLDOUT:
+        raise InputError(
+            f"the evaluation needs at least {MIN_HOLDOUT} holdout records (non-members); "
+            f"got {len(holdout)}"
+        )
     if len(synthetic) == 0:
         raise InputError("the synthetic table holds no rows")
     quality = quality_score(train, synthetic, schema)
@@ -65,14 +78,42 @@ def evaluate(
     dcr = distance_to_closest_record(
         train=train, holdout=holdout, synthetic=synthetic, schema=schema, seed=seed
     )
-    attack = distance_attack(
-        train=train,
-        holdout=holdout,
-        synthetic=synthetic,
-        schema=schema,
-        seed=seed,
-        n_boot=n_boot,
-    )
+    attacks = {
+        "distance": distance_attack(
+            train=train,
+            holdout=holdout,
+            synthetic=synthetic,
+            schema=schema,
+            seed=seed,
+            n_boot=n_boot,
+        ),
+        "density_ratio": density_attack(
+            train=train,
+            holdout=holdout,
+            synthetic=synthetic,
+            schema=schema,
+            seed=seed,
+            n_boot=n_boot,
+        ),
+    }
+    by_subgroup = {}
+    if schema.with_role("subgroup"):
+        by_subgroup = {
+            name: attack_by_subgroup(
+                result=result,
+                train=train,
+                holdout=holdout,
+                schema=schema,
+                seed=seed,
+                n_boot=n_boot,
+            ).to_dict()
+            for name, result in attacks.items()
+        }
+    reid = None
+    if schema.with_role("quasi_identifier"):
+        reid = quasi_identifier_risk(
+            train=train, synthetic=synthetic, schema=schema, holdout=holdout
+        ).to_dict()
     return EvaluationReport(
         sizes={"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
         fidelity={
@@ -86,7 +127,9 @@ def evaluate(
         privacy={
             "copies": copies.to_dict(),
             "distance_to_closest_record": dcr.to_dict(),
-            "membership_attacks": {"distance": attack.to_dict()},
+            "membership_attacks": {name: a.to_dict() for name, a in attacks.items()},
+            "attacks_by_subgroup": by_subgroup,
+            "quasi_identifier_reidentification": reid,
         },
         settings={"seed": seed, "n_boot": n_boot},
     )

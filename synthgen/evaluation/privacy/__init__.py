@@ -1,9 +1,18 @@
 """Privacy audit: membership-inference attacks and disclosure measures.
 
 Scoring of attacks lives in :mod:`~synthgen.evaluation.privacy.scores`; copies, distance to
-closest record and the distance attack in :mod:`~synthgen.evaluation.privacy.similarity`.
+closest record and the distance attack in :mod:`~synthgen.evaluation.privacy.similarity`;
+the density-ratio attack in :mod:`~synthgen.evaluation.privacy.density`; re-identification
+through quasi-identifiers in :mod:`~synthgen.evaluation.privacy.reidentification`; breakdowns by
+subgroup in :mod:`~synthgen.evaluation.privacy.subgroups`.
 """
 
+from synthgen.evaluation.privacy.density import density_attack
+from synthgen.evaluation.privacy.reidentification import (
+    MatchCounts,
+    ReidResult,
+    quasi_identifier_risk,
+)
 from synthgen.evaluation.privacy.scores import (
     AttackResult,
     binomial_ci,
@@ -19,11 +28,19 @@ from synthgen.evaluation.privacy.similarity import (
     distance_attack,
     distance_to_closest_record,
 )
+from synthgen.evaluation.privacy.subgroups import GroupRisk, SubgroupResult, attack_by_subgroup
 
 __all__ = [
     "AttackResult",
     "CopyResult",
     "DCRResult",
+    "GroupRisk",
+    "MatchCounts",
+    "ReidResult",
+    "SubgroupResult",
+    "attack_by_subgroup",
+    "density_attack",
+    "quasi_identifier_risk",
     "binomial_ci",
     "bootstrap_ci",
     "count_copies",
