@@ -19,7 +19,10 @@ from synthgen.evaluation.privacy import (
     density_attack,
     distance_attack,
     distance_to_closest_record,
+    inference_risks,
+    linkability_risk,
     quasi_identifier_risk,
+    singling_out_risk,
 )
 from synthgen.evaluation.quality import quality_score
 from synthgen.evaluation.report import EvaluationReport
@@ -50,6 +53,7 @@ def evaluate(
     schema: Schema,
     seed: int = 0,
     n_boot: int = 200,
+    n_attacks: int = 500,
 ) -> EvaluationReport:
     """Score ``synthetic`` for fidelity and privacy against ``train`` and ``holdout``.
 
@@ -61,6 +65,7 @@ def evaluate(
         seed: seeds every subsample and bootstrap: the same inputs and seed give the same
             numbers.
         n_boot: bootstrap replicates for attack confidence intervals.
+        n_attacks: attacks per singling-out, linkability and inference estimate.
 
     Returns:
         A plain, versioned :class:`EvaluationReport`.
@@ -114,6 +119,18 @@ def evaluate(
         reid = quasi_identifier_risk(
             train=train, synthetic=synthetic, schema=schema, holdout=holdout
         ).to_dict()
+    tables = {"train": train, "holdout": holdout, "synthetic": synthetic, "schema": schema}
+    disclosure = {
+        "singling_out": singling_out_risk(**tables, n_attacks=n_attacks, seed=seed).to_dict(),
+    }
+    if schema.with_role("quasi_identifier") and schema.with_role("sensitive"):
+        disclosure["linkability"] = linkability_risk(
+            **tables, n_attacks=n_attacks, seed=seed
+        ).to_dict()
+        disclosure["inference"] = {
+            secret: result.to_dict()
+            for secret, result in inference_risks(**tables, n_attacks=n_attacks, seed=seed).items()
+        }
     return EvaluationReport(
         sizes={"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
         fidelity={
@@ -130,6 +147,7 @@ def evaluate(
             "membership_attacks": {name: a.to_dict() for name, a in attacks.items()},
             "attacks_by_subgroup": by_subgroup,
             "quasi_identifier_reidentification": reid,
+            "disclosure": disclosure,
         },
-        settings={"seed": seed, "n_boot": n_boot},
+        settings={"seed": seed, "n_boot": n_boot, "n_attacks": n_attacks},
     )

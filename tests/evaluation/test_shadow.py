@@ -123,7 +123,7 @@ def test_copying_generator_is_caught(copy_result: ShadowResult) -> None:
     assert copy_result.attack.name == "shadow_model"
     assert copy_result.attack.auc >= 0.9
     assert copy_result.attack.n_members == copy_result.attack.n_nonmembers == 8
-    assert copy_result.shadow_accuracy >= 0.9
+    assert copy_result.shadow_accuracy >= 0.8
 
 
 def test_fresh_generator_is_not_caught(fresh_result: ShadowResult) -> None:

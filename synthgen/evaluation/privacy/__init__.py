@@ -4,10 +4,18 @@ Scoring of attacks lives in :mod:`~synthgen.evaluation.privacy.scores`; copies, 
 closest record and the distance attack in :mod:`~synthgen.evaluation.privacy.similarity`;
 the density-ratio attack in :mod:`~synthgen.evaluation.privacy.density`; re-identification
 through quasi-identifiers in :mod:`~synthgen.evaluation.privacy.reidentification`; breakdowns by
-subgroup in :mod:`~synthgen.evaluation.privacy.subgroups`.
+subgroup in :mod:`~synthgen.evaluation.privacy.subgroups`; singling out, linkability and
+attribute inference (as Anonymeter defines them) in :mod:`~synthgen.evaluation.privacy.singling_out`
+and :mod:`~synthgen.evaluation.privacy.disclosure`.
 """
 
 from synthgen.evaluation.privacy.density import density_attack
+from synthgen.evaluation.privacy.disclosure import (
+    DisclosureResult,
+    inference_risk,
+    inference_risks,
+    linkability_risk,
+)
 from synthgen.evaluation.privacy.reidentification import (
     MatchCounts,
     ReidResult,
@@ -28,12 +36,14 @@ from synthgen.evaluation.privacy.similarity import (
     distance_attack,
     distance_to_closest_record,
 )
+from synthgen.evaluation.privacy.singling_out import singling_out_risk
 from synthgen.evaluation.privacy.subgroups import GroupRisk, SubgroupResult, attack_by_subgroup
 
 __all__ = [
     "AttackResult",
     "CopyResult",
     "DCRResult",
+    "DisclosureResult",
     "GroupRisk",
     "MatchCounts",
     "ReidResult",
@@ -47,6 +57,10 @@ __all__ = [
     "distance_attack",
     "distance_to_closest_record",
     "evaluate_attack",
+    "inference_risk",
+    "inference_risks",
+    "linkability_risk",
+    "singling_out_risk",
     "roc_auc",
     "tpr_at_fpr",
 ]

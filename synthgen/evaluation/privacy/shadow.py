@@ -200,7 +200,7 @@ class ShadowResult:
 # ------------------------------------------------------------------------- features
 @dataclass(frozen=True)
 class _FeatureMap:
-    """Describes a synthetic table relative to one target (picklable, no real rows)."""
+    """Describes a synthetic table relative to one target (holds no real rows)."""
 
     encoder: Any  # a fitted MixedEncoder
     radii: np.ndarray
@@ -269,41 +269,41 @@ def _shadow_fit(
     schema: Schema,
     n_rows: int,
     sample_seed: int,
-    fmap: _FeatureMap,
-    target: np.ndarray,
-) -> np.ndarray:
-    """Fit one shadow generator, sample it, and describe its output relative to the target.
+) -> pd.DataFrame:
+    """Fit one shadow generator and sample it (model columns only).
 
     Runs in a worker process; BLAS and OpenMP are held to one thread so that parallel fits
-    do not oversubscribe the cores.
+    do not oversubscribe the cores. Features are computed in the calling process (the
+    encoder is not sent to workers: its missing-value marker does not survive pickling).
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
         gen = cls(**params).fit(data, schema)
-        synthetic = gen.sample(n_rows, seed=sample_seed)
-        return fmap.features(target, synthetic)
+        return gen.sample(n_rows, seed=sample_seed)
 
 
 def _run_tasks(
-    tasks: list[tuple], n_jobs: int | None, progress: Callable[[int, int], None] | None
+    tasks: list[tuple],
+    describe: Callable[[int, pd.DataFrame], np.ndarray],
+    n_jobs: int | None,
+    progress: Callable[[int, int], None] | None,
 ) -> list[np.ndarray]:
+    """Run every shadow fit; ``describe(i, synthetic)`` turns task ``i``'s output to features."""
     from joblib import Parallel, delayed
 
     total = len(tasks)
     workers = min(n_jobs or os.cpu_count() or 1, total)
-    results: list[np.ndarray] = []
     if workers <= 1:
-        for task in tasks:
-            results.append(_shadow_fit(*task))
-            if progress is not None:
-                progress(len(results), total)
-        return results
-    # Results come back in task order as they complete; each task carries its own seeds,
-    # so the outcome is the same for any number of workers.
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
-    for features in parallel(delayed(_shadow_fit)(*task) for task in tasks):
-        results.append(features)
+        outputs = (_shadow_fit(*task) for task in tasks)
+    else:
+        # Results come back in task order as they complete; each task carries its own
+        # seeds, so the outcome is the same for any number of workers.
+        parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
+        outputs = parallel(delayed(_shadow_fit)(*task) for task in tasks)
+    results: list[np.ndarray] = []
+    for i, synthetic in enumerate(outputs):  # one synthetic table held at a time
+        results.append(describe(i, synthetic))
         if progress is not None:
             progress(len(results), total)
     return results
@@ -503,9 +503,14 @@ def shadow_model_attack(
             sets = _shadow_sets(reference, target_row, shadow_size, n_shadows, t_seq)
             targets.append((vector, [label for _, label, _ in sets]))
             for frame, _, sample_seed in sets:
-                tasks.append((cls, params, frame, model_schema, n_rows, sample_seed, fmap, vector))
+                tasks.append((cls, params, frame, model_schema, n_rows, sample_seed))
 
-    features = _run_tasks(tasks, n_jobs, progress)
+    features = _run_tasks(
+        tasks,
+        lambda i, syn: fmap.features(targets[i // n_shadows][0], syn),
+        n_jobs,
+        progress,
+    )
 
     scores, accuracy = [], []
     clf_seeds = clf_seq.generate_state(len(targets), dtype=np.uint32)
