@@ -258,12 +258,33 @@ def evaluate(
     schema: SchemaOpt = None,
     seed: Annotated[int, typer.Option(help="Seed for subsamples and bootstraps.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing report folder.")] = False,
+    shadow: Annotated[
+        bool,
+        typer.Option(help="Also run the shadow-model attack (fits many copies of the model)."),
+    ] = False,
+    shadow_targets: Annotated[
+        int, typer.Option(help="Most vulnerable records attacked by the shadow models.")
+    ] = 10,
+    shadow_controls: Annotated[
+        int, typer.Option(help="Random records attacked beside the most vulnerable ones.")
+    ] = 5,
+    shadow_models: Annotated[
+        int, typer.Option(help="Shadow generators per target (even, at least 4).")
+    ] = 8,
     as_json: JsonOpt = False,
 ) -> None:
     """Score a synthetic cohort for fidelity and privacy; write report.json."""
     from synthgen.workflow import evaluate_to_dir
 
-    with _spinner("Evaluating"):
+    settings = None
+    if shadow:
+        settings = {
+            "n_targets": shadow_targets,
+            "n_controls": shadow_controls,
+            "n_shadows": shadow_models,
+        }
+    with _bar("Evaluating") as bar:
+        task = bar.add_task("evaluate", total=None)
         result = evaluate_to_dir(
             synthetic=synthetic,
             output=output,
@@ -273,6 +294,8 @@ def evaluate(
             schema=schema,
             seed=seed,
             overwrite=overwrite,
+            shadow=settings,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if as_json:
         console.print_json(result.report.to_json())

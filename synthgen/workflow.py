@@ -282,11 +282,15 @@ def evaluate_to_dir(
     schema: Schema | str | Path | None = None,
     seed: int = 0,
     overwrite: bool = False,
+    shadow: dict[str, Any] | None = None,
+    progress: Progress | None = None,
 ) -> EvaluateResult:
     """Evaluate a synthetic cohort and write ``report.json`` into ``output``.
 
     Either ``model_dir`` (train and holdout come from its recorded split) or ``train``,
-    ``holdout`` and ``schema`` (for a synthetic file made by any tool).
+    ``holdout`` and ``schema`` (for a synthetic file made by any tool). ``shadow`` (settings
+    such as ``{"n_targets": 10, "n_shadows": 8}``) runs the shadow-model attack with the model
+    directory's generator configuration.
     """
     from synthgen.data.atomic import atomic_dir
     from synthgen.evaluation.evaluate import evaluate, typed_synthetic
@@ -301,6 +305,10 @@ def evaluate_to_dir(
         schema_obj = Schema.load(Path(model_dir) / "schema.yaml")
         train_df, holdout_df = split.train, split.holdout
         provenance = {"model_dir": str(model_dir)}
+        if shadow is not None:
+            doc = read_model_json(Path(model_dir))
+            params = {k: v for k, v in doc["params"].items()}
+            shadow = {"generator_name": doc["generator"], "generator_params": params, **shadow}
     else:
         if train is None or holdout is None or schema is None:
             raise InputError(
@@ -311,9 +319,19 @@ def evaluate_to_dir(
         train_df = schema_obj.coerce(read_table(train), source=_source_label(train))
         holdout_df = schema_obj.coerce(read_table(holdout), source=_source_label(holdout))
         provenance = {"train": _source_label(train), "holdout": _source_label(holdout)}
+        if shadow is not None:
+            raise InputError(
+                "the shadow-model attack needs the model directory (the generator's configuration)"
+            )
     syn = typed_synthetic(read_table(synthetic), schema_obj)
     report = evaluate(
-        train=train_df, holdout=holdout_df, synthetic=syn, schema=schema_obj, seed=seed
+        train=train_df,
+        holdout=holdout_df,
+        synthetic=syn,
+        schema=schema_obj,
+        seed=seed,
+        shadow=shadow,
+        progress=progress,
     )
     report.provenance = {**provenance, "synthetic": _source_label(synthetic)}
     with atomic_dir(output, overwrite=overwrite) as tmp:

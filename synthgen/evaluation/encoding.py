@@ -43,6 +43,11 @@ _DAY_NS = 86_400 * 10**9
 class _Missing:
     """Stands for a missing categorical value in a category list (NaN never equals itself)."""
 
+    def __reduce__(self) -> str:
+        # unpickle to the module's singleton, so identity checks (`is _MISSING`) keep working
+        # in worker processes
+        return "_MISSING"
+
     def __repr__(self) -> str:
         return MISSING
 

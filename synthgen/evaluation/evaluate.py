@@ -9,6 +9,9 @@ quasi-identifiers. Further measures extend the same report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 
 from synthgen.data.schema import Schema
@@ -22,6 +25,7 @@ from synthgen.evaluation.privacy import (
     inference_risks,
     linkability_risk,
     quasi_identifier_risk,
+    shadow_model_attack,
     singling_out_risk,
 )
 from synthgen.evaluation.quality import quality_score
@@ -54,6 +58,8 @@ def evaluate(
     seed: int = 0,
     n_boot: int = 200,
     n_attacks: int = 500,
+    shadow: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationReport:
     """Score ``synthetic`` for fidelity and privacy against ``train`` and ``holdout``.
 
@@ -66,6 +72,11 @@ def evaluate(
             numbers.
         n_boot: bootstrap replicates for attack confidence intervals.
         n_attacks: attacks per singling-out, linkability and inference estimate.
+        shadow: run the shadow-model attack with these settings: ``generator_name`` and
+            ``generator_params`` (the released model's configuration), and optionally
+            ``n_targets``, ``n_controls``, ``n_shadows``, ``n_jobs``. It fits
+            2 x (n_targets + n_controls) x n_shadows generators, so it is opt-in.
+        progress: called as ``progress(done, total)`` as shadow generators are fitted.
 
     Returns:
         A plain, versioned :class:`EvaluationReport`.
@@ -101,6 +112,19 @@ def evaluate(
             n_boot=n_boot,
         ),
     }
+    shadow_result = None
+    if shadow:
+        shadow_result = shadow_model_attack(
+            train=train,
+            holdout=holdout,
+            synthetic=synthetic,
+            schema=schema,
+            seed=seed,
+            n_boot=n_boot,
+            progress=progress,
+            **shadow,
+        )
+        attacks["shadow_model"] = shadow_result.attack
     by_subgroup = {}
     if schema.with_role("subgroup"):
         by_subgroup = {
@@ -145,9 +169,15 @@ def evaluate(
             "copies": copies.to_dict(),
             "distance_to_closest_record": dcr.to_dict(),
             "membership_attacks": {name: a.to_dict() for name, a in attacks.items()},
+            "shadow_model": None if shadow_result is None else shadow_result.to_dict(),
             "attacks_by_subgroup": by_subgroup,
             "quasi_identifier_reidentification": reid,
             "disclosure": disclosure,
         },
-        settings={"seed": seed, "n_boot": n_boot, "n_attacks": n_attacks},
+        settings={
+            "seed": seed,
+            "n_boot": n_boot,
+            "n_attacks": n_attacks,
+            "shadow": dict(shadow) if shadow else None,
+        },
     )

@@ -112,3 +112,49 @@ def test_existing_report_folder_needs_overwrite(cli_model, synthetic_file, synth
         synthgen_cli("evaluate", cli_model, "--synthetic", synthetic_file, "-o", out, "--overwrite")
     )
     assert sg.EvaluationReport.load(out / "report.json").sizes["synthetic"] == 300
+
+
+def test_shadow_model_attack_from_the_cli(cli_model, synthetic_file, synthgen_cli, tmp_path):
+    out = tmp_path / "report"
+    result = synthgen_cli(
+        "evaluate",
+        cli_model,
+        "--synthetic",
+        synthetic_file,
+        "-o",
+        out,
+        "--shadow",
+        "--shadow-targets",
+        "2",
+        "--shadow-controls",
+        "1",
+        "--shadow-models",
+        "4",
+    )
+    assert_ok(result)
+    assert "shadow_model" in result.stdout
+    doc = json.loads((out / "report.json").read_text())
+    shadow = doc["privacy"]["shadow_model"]
+    assert doc["privacy"]["membership_attacks"]["shadow_model"]["auc"]["baseline"] == 0.5
+    assert doc["settings"]["shadow"]["n_shadows"] == 4
+    assert json.dumps(shadow)  # plain data
+
+
+def test_shadow_attack_needs_the_model_dir(
+    cli_data, cli_schema, synthetic_file, synthgen_cli, tmp_path
+):
+    result = synthgen_cli(
+        "evaluate",
+        "--train",
+        cli_data,
+        "--holdout",
+        cli_data,
+        "--schema",
+        cli_schema,
+        "--synthetic",
+        synthetic_file,
+        "-o",
+        tmp_path / "r",
+        "--shadow",
+    )
+    assert "model directory" in assert_one_line_error(result)

@@ -169,3 +169,18 @@ def test_errors(frame, schema):
 def test_constructor_only_stores():
     enc = MixedEncoder(max_categories=-3)  # validated in fit, not here
     assert enc.max_categories == -3
+
+
+def test_fitted_encoder_survives_pickling_with_missing_categories():
+    import pickle
+
+    import pandas as pd
+
+    from synthgen.data.schema import ColumnSpec, Schema
+    from synthgen.evaluation.encoding import MixedEncoder
+
+    schema = Schema((ColumnSpec("c", "categorical"),))
+    ref = pd.DataFrame({"c": ["a", None, "b", "a"]})
+    enc = MixedEncoder().fit(ref, schema)
+    again = pickle.loads(pickle.dumps(enc))
+    np.testing.assert_array_equal(again.transform(ref), enc.transform(ref))

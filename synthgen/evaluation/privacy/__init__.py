@@ -6,7 +6,8 @@ the density-ratio attack in :mod:`~synthgen.evaluation.privacy.density`; re-iden
 through quasi-identifiers in :mod:`~synthgen.evaluation.privacy.reidentification`; breakdowns by
 subgroup in :mod:`~synthgen.evaluation.privacy.subgroups`; singling out, linkability and
 attribute inference (as Anonymeter defines them) in :mod:`~synthgen.evaluation.privacy.singling_out`
-and :mod:`~synthgen.evaluation.privacy.disclosure`.
+and :mod:`~synthgen.evaluation.privacy.disclosure`; the shadow-model attack in
+:mod:`~synthgen.evaluation.privacy.shadow`.
 """
 
 from synthgen.evaluation.privacy.density import density_attack
@@ -29,6 +30,7 @@ from synthgen.evaluation.privacy.scores import (
     roc_auc,
     tpr_at_fpr,
 )
+from synthgen.evaluation.privacy.shadow import ShadowResult, shadow_model_attack
 from synthgen.evaluation.privacy.similarity import (
     CopyResult,
     DCRResult,
@@ -47,10 +49,12 @@ __all__ = [
     "GroupRisk",
     "MatchCounts",
     "ReidResult",
+    "ShadowResult",
     "SubgroupResult",
     "attack_by_subgroup",
     "density_attack",
     "quasi_identifier_risk",
+    "shadow_model_attack",
     "binomial_ci",
     "bootstrap_ci",
     "count_copies",
