@@ -110,7 +110,7 @@ def test_tiny_memorised_points_score_highest():
 
 def test_bad_input_is_one_clear_error(cohort):
     train, holdout, fresh, schema = cohort
-    with pytest.raises(InputError, match="lacks model columns"):
+    with pytest.raises(InputError, match="lacks columns"):
         density_attack(
             train=train,
             holdout=holdout,

@@ -44,6 +44,7 @@ import pandas as pd
 
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
+from synthgen.evaluation.privacy._checks import check_tables
 from synthgen.evaluation.privacy.scores import AttackResult, evaluate_attack
 
 DEFAULT_K = 5
@@ -51,27 +52,6 @@ DEFAULT_K = 5
 
 MIN_DISTANCE = 1e-3
 """Floor on encoded distances before taking logs (one thousandth of an IQR or a mismatch)."""
-
-
-def _check_tables(schema: Schema, **tables: pd.DataFrame | None) -> list[str]:
-    columns = schema.model_columns
-    if not columns:
-        raise InputError("the schema has no model columns to compare")
-    problems = []
-    for name, df in tables.items():
-        if df is None:
-            continue
-        if not isinstance(df, pd.DataFrame):
-            problems.append(f"the {name} table must be a pandas DataFrame, got {type(df).__name__}")
-            continue
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            problems.append(f"the {name} table lacks model columns: {', '.join(missing)}")
-        elif len(df) == 0:
-            problems.append(f"the {name} table has no rows")
-    if problems:
-        raise InputError("; ".join(problems))
-    return columns
 
 
 def _mean_log_knn(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
@@ -117,7 +97,7 @@ def density_attack(
     Raises:
         InputError: missing columns, empty tables, a holdout too small to split, or a bad ``k``.
     """
-    columns = _check_tables(
+    columns = check_tables(
         schema, train=train, holdout=holdout, synthetic=synthetic, reference=reference
     )
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:

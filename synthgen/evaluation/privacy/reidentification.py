@@ -38,6 +38,7 @@ import pandas as pd
 
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
+from synthgen.evaluation.privacy._checks import check_tables
 from synthgen.evaluation.privacy.scores import binomial_ci
 
 NUMERIC_TOLERANCE = 0.05
@@ -365,20 +366,7 @@ def quasi_identifier_risk(
             )
     sensitive = [c for c in schema.with_role("sensitive") if c in model and c not in columns]
     needed = list(columns) + sensitive
-    problems = []
-    for name, df in (("train", train), ("synthetic", synthetic), ("holdout", holdout)):
-        if df is None:
-            continue
-        if not isinstance(df, pd.DataFrame):
-            problems.append(f"the {name} table must be a pandas DataFrame, got {type(df).__name__}")
-            continue
-        missing = [c for c in needed if c not in df.columns]
-        if missing:
-            problems.append(f"the {name} table lacks columns: {', '.join(missing)}")
-        elif len(df) == 0:
-            problems.append(f"the {name} table has no rows")
-    if problems:
-        raise InputError("; ".join(problems))
+    check_tables(schema, needed, train=train, synthetic=synthetic, holdout=holdout)
 
     edges = _bin_edges(bins, train, schema, columns)
     train_keys = _keys(train, schema, columns, edges)

@@ -22,6 +22,7 @@ from scipy import stats
 
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
+from synthgen.evaluation.privacy._checks import check_tables
 from synthgen.evaluation.privacy.scores import AttackResult, binomial_ci, evaluate_attack
 
 NearestFn = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -48,22 +49,6 @@ def _figure(
     out["baseline"] = _r(baseline)
     out.update(extra)
     return out
-
-
-def _check_tables(schema: Schema, **tables: pd.DataFrame) -> list[str]:
-    columns = schema.model_columns
-    if not columns:
-        raise InputError("the schema has no model columns to compare")
-    problems = []
-    for name, df in tables.items():
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            problems.append(f"the {name} table lacks model columns: {', '.join(missing)}")
-        elif len(df) == 0:
-            problems.append(f"the {name} table has no rows")
-    if problems:
-        raise InputError("; ".join(problems))
-    return columns
 
 
 def _nearest(nearest_fn: NearestFn | None) -> NearestFn:
@@ -230,7 +215,7 @@ def count_copies(
     Returns:
         A :class:`CopyResult`.
     """
-    columns = _check_tables(schema, train=train, holdout=holdout, synthetic=synthetic)
+    columns = check_tables(schema, train=train, holdout=holdout, synthetic=synthetic)
     train_h = _row_hashes(train, schema, columns)
     exact_syn = int(np.isin(_row_hashes(synthetic, schema, columns), train_h).sum())
     exact_hold = int(np.isin(_row_hashes(holdout, schema, columns), train_h).sum())
@@ -358,7 +343,7 @@ def distance_to_closest_record(
     Returns:
         A :class:`DCRResult`.
     """
-    columns = _check_tables(schema, train=train, holdout=holdout, synthetic=synthetic)
+    columns = check_tables(schema, train=train, holdout=holdout, synthetic=synthetic)
     if len(train) < 2:
         raise InputError("the train table needs at least 2 rows for the distance ratio")
     nearest = _nearest(nearest_fn)
@@ -426,7 +411,7 @@ def distance_attack(
     Returns:
         An :class:`~synthgen.evaluation.privacy.scores.AttackResult` named ``"distance"``.
     """
-    columns = _check_tables(schema, train=train, holdout=holdout, synthetic=synthetic)
+    columns = check_tables(schema, train=train, holdout=holdout, synthetic=synthetic)
     nearest = _nearest(nearest_fn)
     e_train, e_hold, e_syn = _encode(schema, columns, train, holdout, synthetic)
     rng = np.random.default_rng(seed)
