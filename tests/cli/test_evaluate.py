@@ -158,3 +158,13 @@ def test_shadow_attack_needs_the_model_dir(
         "--shadow",
     )
     assert "model directory" in assert_one_line_error(result)
+
+
+def test_report_holds_no_record_values(cli_model, cli_data, synthetic_file, synthgen_cli, tmp_path):
+    out = tmp_path / "report"
+    assert_ok(synthgen_cli("evaluate", cli_model, "--synthetic", synthetic_file, "-o", out))
+    text = (out / "report.json").read_text()
+    real = pd.read_csv(cli_data)
+    for column in ("nhs_number", "name", "postcode", "patient_id", "practice_code"):
+        leaked = [v for v in real[column].dropna().astype(str).unique() if v in text]
+        assert not leaked, column
