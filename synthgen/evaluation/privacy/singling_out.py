@@ -35,6 +35,8 @@ from synthgen.evaluation.privacy.disclosure import (
 EQ, NE, LT, LE, GT, GE, ISNAN, NOTNAN = range(8)
 MASK_VALUES = 4_000_000
 """Booleans per block of predicate evaluation (predicates × rows)."""
+FIRST_ROWS, GROW = 128, 2
+"""Rows in the first chunk when looking for single matches, and growth of the next ones."""
 
 
 def singling_out_risk(
@@ -123,13 +125,14 @@ def singling_out_risk(
         queries = _multivariate(sy, categorical | boolean, int(width), n_attacks, max_attempts, rng)
     n_made = len(queries[0])
     baseline = _random_queries(sy, categorical, boolean, n_made, int(width), rng)
+    on_train = _shuffled(tr)
     return disclosure_result(
         name="singling_out",
-        main_successes=int((count_matches(tr, *queries) == 1).sum()),
+        main_successes=int(_singles(on_train, *queries).sum()),
         main_trials=n_made,
-        control_successes=int((count_matches(ho, *queries) == 1).sum()),
+        control_successes=int(_singles(_shuffled(ho), *queries).sum()),
         control_trials=n_made,
-        baseline_successes=int((count_matches(tr, *baseline) == 1).sum()),
+        baseline_successes=int(_singles(on_train, *baseline).sum()),
         baseline_trials=n_made,
         details={
             "mode": mode,
@@ -160,8 +163,54 @@ def count_matches(
     counts = np.zeros(n_q, np.int64)
     if n_q == 0 or n_rows == 0:
         return counts
+    return _mask_counts(np.ascontiguousarray(data.T), cols, ops, vals)
+
+
+def _shuffled(data: np.ndarray) -> np.ndarray:
+    """``data`` transposed to ``(columns, rows)``, its rows in a fixed shuffled order.
+
+    Row order does not change a count; shuffling keeps sorted data from slowing
+    :func:`_singles`, and a fixed order keeps the results independent of the seed.
+    """
+    return np.ascontiguousarray(data[np.random.default_rng(0).permutation(len(data))].T)
+
+
+def _singles(
+    data_t: np.ndarray,
+    cols: np.ndarray,
+    ops: np.ndarray,
+    vals: np.ndarray,
+    first: int = FIRST_ROWS,
+    grow: int = GROW,
+) -> np.ndarray:
+    """Whether each predicate matches exactly one row of ``data_t`` (from :func:`_shuffled`).
+
+    Rows are read in chunks of growing size, and a predicate is dropped once two rows match
+    it: most predicates match many rows, and few need the whole matrix.
+    """
+    n_q, n_rows = cols.shape[0], data_t.shape[1]
+    counts = np.zeros(n_q, np.int64)
+    if n_q == 0 or n_rows == 0:
+        return counts == 1
+    live = np.arange(n_q)
+    start, step = 0, first
+    while live.size and start < n_rows:
+        stop = min(n_rows, start + step)
+        counts[live] += _mask_counts(data_t[:, start:stop], cols[live], ops[live], vals[live])
+        live = live[counts[live] < 2]
+        start, step = stop, step * grow
+    return counts == 1
+
+
+def _mask_counts(
+    data_t: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray
+) -> np.ndarray:
+    """:func:`count_matches` on a ``(columns, rows)`` matrix, by blocks of boolean masks."""
+    n_q, n_rows = cols.shape[0], data_t.shape[1]
+    counts = np.zeros(n_q, np.int64)
+    if n_q == 0 or n_rows == 0:
+        return counts
     block = max(1, MASK_VALUES // n_rows)
-    data_t = np.ascontiguousarray(data.T)  # a column's values are contiguous
     for qs in range(0, n_q, block):
         qe = min(qs + block, n_q)
         mask = np.ones((qe - qs, n_rows), bool)
@@ -241,13 +290,14 @@ def _univariate(sy, categorical, boolean, n_attacks, rng):
     vals_a = np.array(vals, np.float64).reshape(-1, 1)
     order = rng.permutation(len(cols_a))
     cols_a, ops_a, vals_a = cols_a[order], ops_a[order], vals_a[order]
-    singles = count_matches(sy, cols_a, ops_a, vals_a) == 1
+    singles = _singles(_shuffled(sy), cols_a, ops_a, vals_a)
     kept = _keep_unique({}, cols_a, ops_a, vals_a, singles, n_attacks)
     return cols_a[kept], ops_a[kept], vals_a[kept]
 
 
 def _multivariate(sy, exact, width, n_attacks, max_attempts, rng, batch=1000):
     medians = np.nanmedian(np.where(np.isnan(sy).all(axis=0), 0.0, sy), axis=0)
+    sy_t = _shuffled(sy)
     found: dict[bytes, int] = {}
     out_c, out_o, out_v = [], [], []
     tried = 0
@@ -262,7 +312,7 @@ def _multivariate(sy, exact, width, n_attacks, max_attempts, rng, batch=1000):
         ops[exact[cols]] = EQ
         ops[np.isnan(vals)] = ISNAN
         vals = np.where(np.isnan(vals), 0.0, vals)
-        singles = count_matches(sy, cols, ops, vals) == 1
+        singles = _singles(sy_t, cols, ops, vals)
         kept = _keep_unique(found, cols, ops, vals, singles, n_attacks)
         out_c.append(cols[kept]), out_o.append(ops[kept]), out_v.append(vals[kept])
     return (
