@@ -76,7 +76,6 @@ def load_cohort(
     elif not isinstance(schema, Schema):
         schema = Schema.load(schema)
     typed = schema.coerce(df, source=label)
-    check_table(typed[schema.model_columns] if schema.model_columns else typed, source=label)
     return typed, schema
 
 

@@ -165,7 +165,7 @@ def atomic_path(
         mode: permission bits for the final file; ``None`` keeps ``0o600``.
 
     Yields:
-        A hidden temporary path (``.{name}.tmp-XXXX``) in the target's directory. It already
+        A hidden temporary path (``.{name}.tmp-<random>``) in the target's directory. It already
         exists (empty); write to it by name.
 
     Raises:
@@ -194,7 +194,7 @@ def atomic_dir(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]
         overwrite: replace an existing directory at ``target``; when false, refuse it.
 
     Yields:
-        A hidden, empty temporary directory (``.{name}.tmp-XXXX``, mode ``0o700``) next to
+        A hidden, empty temporary directory (``.{name}.tmp-<random>``, mode ``0o700``) next to
         the target.
 
     Raises:

@@ -90,39 +90,17 @@ def evaluate(
         raise InputError("the synthetic table holds no rows")
     quality = quality_score(train, synthetic, schema)
     ceiling = quality_score(train, holdout, schema)
-    copies = count_copies(train=train, holdout=holdout, synthetic=synthetic, schema=schema)
-    dcr = distance_to_closest_record(
-        train=train, holdout=holdout, synthetic=synthetic, schema=schema, seed=seed
-    )
+    tables = {"train": train, "holdout": holdout, "synthetic": synthetic, "schema": schema}
+    copies = count_copies(**tables)
+    dcr = distance_to_closest_record(**tables, seed=seed)
     attacks = {
-        "distance": distance_attack(
-            train=train,
-            holdout=holdout,
-            synthetic=synthetic,
-            schema=schema,
-            seed=seed,
-            n_boot=n_boot,
-        ),
-        "density_ratio": density_attack(
-            train=train,
-            holdout=holdout,
-            synthetic=synthetic,
-            schema=schema,
-            seed=seed,
-            n_boot=n_boot,
-        ),
+        "distance": distance_attack(**tables, seed=seed, n_boot=n_boot),
+        "density_ratio": density_attack(**tables, seed=seed, n_boot=n_boot),
     }
     shadow_result = None
     if shadow:
         shadow_result = shadow_model_attack(
-            train=train,
-            holdout=holdout,
-            synthetic=synthetic,
-            schema=schema,
-            seed=seed,
-            n_boot=n_boot,
-            progress=progress,
-            **shadow,
+            **tables, seed=seed, n_boot=n_boot, progress=progress, **shadow
         )
         attacks["shadow_model"] = shadow_result.attack
     by_subgroup = {}
@@ -140,10 +118,7 @@ def evaluate(
         }
     reid = None
     if schema.with_role("quasi_identifier"):
-        reid = quasi_identifier_risk(
-            train=train, synthetic=synthetic, schema=schema, holdout=holdout
-        ).to_dict()
-    tables = {"train": train, "holdout": holdout, "synthetic": synthetic, "schema": schema}
+        reid = quasi_identifier_risk(**tables).to_dict()
     disclosure = {
         "singling_out": singling_out_risk(**tables, n_attacks=n_attacks, seed=seed).to_dict(),
     }

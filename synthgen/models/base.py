@@ -211,17 +211,19 @@ class Generator(ABC):
         start = 0
         for size, child in zip(sizes, children, strict=True):
             model_seq, id_seq = child.spawn(2)
-            rows = self._draw(size, model_seq, conds)
-            rows = restore_dtypes(rows, self.dtypes_)
-            rows.index = pd.RangeIndex(start, start + size)
+            rows = restore_dtypes(self._draw(size, model_seq, conds), self.dtypes_)
             id_rng = np.random.default_rng(id_seq)
-            for fc in self.identifiers_:
-                values = fc.make(size, rng=id_rng, start=start)
-                values.index = rows.index
-                rows[fc.name] = values
-            rows = restore_dtypes(rows, self.dtypes_)[self.columns_]
+            fakes = pd.DataFrame(
+                {
+                    fc.name: fc.make(size, rng=id_rng, start=start).to_numpy()
+                    for fc in self.identifiers_
+                },
+                index=rows.index,
+            )
+            if len(fakes.columns):  # only the identifier columns still need their dtypes
+                rows = pd.concat([rows, restore_dtypes(fakes, self.dtypes_)], axis=1)
             start += size
-            yield rows.reset_index(drop=True)
+            yield rows[self.columns_]
 
     def _draw(self, size: int, seq: np.random.SeedSequence, conds: list[Condition]) -> pd.DataFrame:
         if not conds:

@@ -9,9 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import synthgen
 from synthgen.data.schema import ColumnSpec, Schema
-from synthgen.datasets import demo_cohort
 from synthgen.errors import InputError
 from synthgen.evaluation.privacy.disclosure import (
     RELATIVE_TOLERANCE,
@@ -138,15 +136,6 @@ def test_singling_out_tiny_copy():
 
 
 # ------------------------------------------------------------------ calibration
-@pytest.fixture(scope="module")
-def cohort():
-    real = demo_cohort(3000, seed=1)
-    schema = synthgen.infer_schema(real)
-    split = synthgen.Cohort(schema.coerce(real)).split(0.5, seed=0)
-    fresh = schema.coerce(demo_cohort(1500, seed=99))
-    return split.train, split.holdout, fresh, schema
-
-
 def _near_zero(r) -> bool:
     return r.risk_ci[0] == 0.0 or r.risk < 0.05
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import synthgen as sg
 from synthgen.data.schema import ColumnSpec, specs_from
 from synthgen.errors import InputError
 from synthgen.evaluation.privacy.reidentification import quasi_identifier_risk
@@ -132,15 +131,6 @@ def test_bad_input_is_one_clear_error(tiny):
     plain = specs_from([ColumnSpec("age", "integer")])
     with pytest.raises(InputError, match="no quasi-identifier"):
         quasi_identifier_risk(train=train, synthetic=synthetic, schema=plain)
-
-
-@pytest.fixture(scope="module")
-def cohort():
-    real = sg.datasets.demo_cohort(3000, seed=1)
-    schema = sg.infer_schema(real)
-    split = sg.Cohort(schema.coerce(real)).split(0.5, seed=0)
-    fresh = schema.coerce(sg.datasets.demo_cohort(1500, seed=99))
-    return split.train, split.holdout, fresh, schema
 
 
 def test_copied_rows_match_every_unique_record(cohort):

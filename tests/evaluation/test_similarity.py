@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import synthgen as sg
 from synthgen.data.schema import ColumnSpec, specs_from
 from synthgen.evaluation.privacy.similarity import (
     count_copies,
@@ -115,29 +114,10 @@ def test_dcr_share_by_hand():
 
 
 # --------------------------------------------------------------------------- calibration
-@pytest.fixture(scope="module")
-def cohort():
-    real = sg.datasets.demo_cohort(3000, seed=1)
-    schema = sg.infer_schema(real)
-    split = sg.Cohort(schema.coerce(real)).split(0.5, seed=0)
-    fresh = schema.coerce(sg.datasets.demo_cohort(1500, seed=99))
-    return split.train, split.holdout, fresh, schema
-
-
-def _noisy_copy(train: pd.DataFrame, schema: sg.Schema, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    out = train.copy()
-    for col in schema.model_columns:
-        if schema[col].kind == "numeric":
-            values = out[col].to_numpy(dtype=float, na_value=np.nan)
-            out[col] = values + rng.normal(0, 0.02 * np.nanstd(values), len(values))
-    return out
-
-
-def test_copying_generator_is_caught(cohort):
+def test_copying_generator_is_caught(cohort, noisy_copy):
     train, holdout, _, schema = cohort
     copied = train.sample(frac=1.0, random_state=0).reset_index(drop=True)
-    for synthetic, exact in ((copied, True), (_noisy_copy(train, schema, 0), False)):
+    for synthetic, exact in ((copied, True), (noisy_copy(train, schema, 0), False)):
         attack = distance_attack(
             train=train, holdout=holdout, synthetic=synthetic, schema=schema, seed=0, n_boot=50
         )
