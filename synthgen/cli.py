@@ -271,6 +271,13 @@ def evaluate(
     shadow_models: Annotated[
         int, typer.Option(help="Shadow generators per target (even, at least 4).")
     ] = 8,
+    records: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the training records the attacks pick out (row positions and "
+            "scores, no values) to this .csv/.parquet. Custodian only: never release it."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score a synthetic cohort for fidelity and privacy; write report.json."""
@@ -295,6 +302,7 @@ def evaluate(
             seed=seed,
             overwrite=overwrite,
             shadow=settings,
+            records=records,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if as_json:
@@ -302,6 +310,11 @@ def evaluate(
         return
     console.print(_summary_table(result.report.to_dict()))
     console.print(f"Report written to [bold]{result.path}[/bold]")
+    if result.records is not None:
+        console.print(
+            f"Records at risk written to [bold]{result.records}[/bold] "
+            "(custodian only: it points at real people; never release it)"
+        )
 
 
 def _fmt(fig: dict, pct: bool = True) -> tuple[str, str, str]:
@@ -347,6 +360,21 @@ def _summary_table(doc: dict) -> Table:
         rows.append((f"MIA {name}: AUC", attack["auc"], False))
         for level, fig in attack["tpr_at_fpr"].items():
             rows.append((f"MIA {name}: TPR at FPR {level}", fig, True))
+        worst = (priv.get("worst_case") or {}).get("attacks", {}).get(name)
+        if worst:
+            fig = worst["members_above_every_nonmember"]
+            rows.append((f"MIA {name}: members above every non-member", fig, True))
+    disclosure = priv.get("disclosure") or {}
+    if "singling_out" in disclosure:
+        rows.append(("Singling-out risk", disclosure["singling_out"]["risk"], True))
+    if "linkability" in disclosure:
+        rows.append(("Linkability risk", disclosure["linkability"]["risk"], True))
+    if disclosure.get("inference"):
+        secret, worst_inf = max(
+            disclosure["inference"].items(),
+            key=lambda kv: (kv[1]["risk"]["ci"][0], kv[1]["risk"]["value"]),
+        )
+        rows.append((f"Inference risk, worst ({secret})", worst_inf["risk"], True))
     for name, fig, pct in rows:
         value, ci, base = _fmt(fig, pct)
         tbl.add_row(name, value, ci, base, str(fig.get("direction", "")).split(" (")[0])

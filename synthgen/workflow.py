@@ -17,7 +17,7 @@ import pandas as pd
 
 from synthgen.data.cohort import Cohort, Split, fingerprint, new_salt
 from synthgen.data.infer import check_table, infer_schema
-from synthgen.data.io import TableWriter, read_table, table_format
+from synthgen.data.io import TableWriter, read_table, table_format, write_table
 from synthgen.data.profile import ColumnProfile, profile_table
 from synthgen.data.schema import Schema
 from synthgen.data.sql import mask_url
@@ -269,6 +269,7 @@ class EvaluateResult:
 
     report: Any
     path: Path
+    records: Path | None = None
 
 
 def evaluate_to_dir(
@@ -282,6 +283,7 @@ def evaluate_to_dir(
     seed: int = 0,
     overwrite: bool = False,
     shadow: dict[str, Any] | None = None,
+    records: str | Path | None = None,
     progress: Progress | None = None,
 ) -> EvaluateResult:
     """Evaluate a synthetic cohort and write ``report.json`` into ``output``.
@@ -289,7 +291,10 @@ def evaluate_to_dir(
     Either ``model_dir`` (train and holdout come from its recorded split) or ``train``,
     ``holdout`` and ``schema`` (for a synthetic file made by any tool). ``shadow`` (settings
     such as ``{"n_targets": 10, "n_shadows": 8}``) runs the shadow-model attack with the model
-    directory's generator configuration.
+    directory's generator configuration. ``records`` also writes the custodian's worst-case
+    list (training records the attacks pick out, by row position in the source table, or in
+    the training file without a model directory): it holds no cell values but points at real
+    people, so it stays inside and never goes into a release.
     """
     from synthgen.data.atomic import atomic_dir
     from synthgen.evaluation.evaluate import evaluate, typed_synthetic
@@ -297,12 +302,26 @@ def evaluate_to_dir(
     output = Path(output)
     if output.exists() and not overwrite:
         raise InputError(f"'{output}' already exists; choose another path or pass --overwrite")
+    if records is not None:
+        records = Path(records)
+        table_format(records)  # an unsupported suffix fails before the heavy work
+        if records.exists() and not overwrite:
+            raise InputError(f"'{records}' already exists; choose another path or pass --overwrite")
+        if output.resolve() in records.resolve().parents:
+            raise InputError(
+                "the records list must not be written inside the report folder: it points "
+                "at real people and must never travel with the report"
+            )
+        if not records.parent.is_dir():
+            raise InputError(f"folder '{records.parent}' does not exist")
     if model_dir is not None:
         if train is not None or holdout is not None:
             raise InputError("give either a model directory or --train/--holdout, not both")
         split = recorded_split(model_dir)
         schema_obj = Schema.load(Path(model_dir) / "schema.yaml")
         train_df, holdout_df = split.train, split.holdout
+        n_source = len(train_df) + len(holdout_df)
+        source_rows = np.setdiff1d(np.arange(n_source), split.holdout_rows)
         provenance = {"model_dir": str(model_dir)}
         if shadow is not None:
             doc = read_model_json(Path(model_dir))
@@ -317,6 +336,7 @@ def evaluate_to_dir(
         # no constant-column check here: a rare condition may be absent from a holdout
         train_df = schema_obj.coerce(read_table(train), source=_source_label(train))
         holdout_df = schema_obj.coerce(read_table(holdout), source=_source_label(holdout))
+        source_rows = None  # positions in the training file itself
         provenance = {"train": _source_label(train), "holdout": _source_label(holdout)}
         if shadow is not None:
             raise InputError(
@@ -335,4 +355,7 @@ def evaluate_to_dir(
     report.provenance = {**provenance, "synthetic": _source_label(synthetic)}
     with atomic_dir(output, overwrite=overwrite) as tmp:
         (tmp / "report.json").write_text(report.to_json(), encoding="utf-8")
-    return EvaluateResult(report=report, path=output / "report.json")
+        if records is not None:
+            table = report.worst_case.table(source_rows=source_rows)
+            write_table(table, records, overwrite=overwrite)
+    return EvaluateResult(report=report, path=output / "report.json", records=records)

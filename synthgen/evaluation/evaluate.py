@@ -28,6 +28,7 @@ from synthgen.evaluation.privacy import (
     shadow_model_attack,
     singling_out_risk,
 )
+from synthgen.evaluation.privacy.worst_case import worst_case
 from synthgen.evaluation.quality import quality_score
 from synthgen.evaluation.report import EvaluationReport
 
@@ -130,6 +131,7 @@ def evaluate(
             secret: result.to_dict()
             for secret, result in inference_risks(**tables, n_attacks=n_attacks, seed=seed).items()
         }
+    exposed = worst_case(attacks=attacks, n_train=len(train))
     return EvaluationReport(
         sizes={"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
         fidelity={
@@ -146,6 +148,7 @@ def evaluate(
             "membership_attacks": {name: a.to_dict() for name, a in attacks.items()},
             "shadow_model": None if shadow_result is None else shadow_result.to_dict(),
             "attacks_by_subgroup": by_subgroup,
+            "worst_case": exposed.to_dict(),
             "quasi_identifier_reidentification": reid,
             "disclosure": disclosure,
         },
@@ -155,4 +158,5 @@ def evaluate(
             "n_attacks": n_attacks,
             "shadow": dict(shadow) if shadow else None,
         },
+        worst_case=exposed,
     )

@@ -8,8 +8,9 @@ aggregates only, never a record.
 
 from __future__ import annotations
 
+import copy
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,9 @@ class EvaluationReport:
         privacy: privacy sections (copies, distance to closest record, attacks...), by name.
         settings: seed and other parameters that determine the numbers.
         provenance: where the inputs came from (model directory, file names).
+        worst_case: the per-record exposure of the training records
+            (:class:`~synthgen.evaluation.privacy.worst_case.WorstCase`) when the report was
+            just computed; it stays in memory and is never written with the report.
     """
 
     sizes: dict[str, int]
@@ -36,9 +40,16 @@ class EvaluationReport:
     privacy: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    worst_case: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": REPORT_KIND, "format_version": FORMAT_VERSION, **asdict(self)}
+        """The report as plain data; the per-record worst-case view is never part of it."""
+        sections = ("sizes", "fidelity", "privacy", "settings", "provenance")
+        return {
+            "kind": REPORT_KIND,
+            "format_version": FORMAT_VERSION,
+            **{name: copy.deepcopy(getattr(self, name)) for name in sections},
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=_plain)

@@ -168,3 +168,51 @@ def test_report_holds_no_record_values(cli_model, cli_data, synthetic_file, synt
     for column in ("nhs_number", "name", "postcode", "patient_id", "practice_code"):
         leaked = [v for v in real[column].dropna().astype(str).unique() if v in text]
         assert not leaked, column
+
+
+def test_records_at_risk_list_points_at_copied_rows(cli_data, cli_schema, synthgen_cli, tmp_path):
+    frame = pd.read_csv(cli_data)
+    train, holdout = tmp_path / "train.csv", tmp_path / "holdout.csv"
+    frame.iloc[:300].to_csv(train, index=False)
+    frame.iloc[300:].to_csv(holdout, index=False)
+    leaky = tmp_path / "leaky.csv"
+    frame.iloc[:40].to_csv(leaky, index=False)  # releases 40 training rows verbatim
+    out, records = tmp_path / "report", tmp_path / "at_risk.csv"
+    args = ["--train", train, "--holdout", holdout, "--schema", cli_schema, "--synthetic"]
+    result = synthgen_cli("evaluate", *args, leaky, "-o", out, "--records", records)
+    assert_ok(result)
+    assert "never release it" in result.stdout
+    table = pd.read_csv(records)
+    assert list(table.columns[:2]) == ["row", "attacks_flagging"]
+    # every copied row the distance attack scored is ranked above every non-member, and
+    # nothing else is; the list starts with them
+    scored = table[table["distance_score"].notna()]
+    copied = scored["row"] < 40
+    assert copied.sum() >= 5
+    assert (scored.loc[copied, "distance_exposure"] == 0.0).all()
+    assert (scored.loc[~copied, "distance_exposure"] > 0.0).all()
+    assert set(table["row"].head(int(copied.sum()))) <= set(range(40))
+    assert not set(frame.columns) & set(table.columns)  # no cell values, only positions
+    doc = json.loads((out / "report.json").read_text())
+    worst = doc["privacy"]["worst_case"]["attacks"]["distance"]["members_above_every_nonmember"]
+    assert worst["count"] == copied.sum()
+    assert worst["value"] >= 10 * worst["baseline"]
+    assert "row" not in json.dumps(doc["privacy"]["worst_case"])
+
+
+def test_records_list_may_not_sit_in_the_report_folder(
+    cli_model, synthetic_file, synthgen_cli, tmp_path
+):
+    out = tmp_path / "report"
+    result = synthgen_cli(
+        "evaluate",
+        cli_model,
+        "--synthetic",
+        synthetic_file,
+        "-o",
+        out,
+        "--records",
+        out / "records.csv",
+    )
+    assert "must not be written inside the report folder" in assert_one_line_error(result)
+    assert not out.exists()

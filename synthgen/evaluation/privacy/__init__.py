@@ -7,7 +7,8 @@ through quasi-identifiers in :mod:`~synthgen.evaluation.privacy.reidentification
 subgroup in :mod:`~synthgen.evaluation.privacy.subgroups`; singling out, linkability and
 attribute inference (as Anonymeter defines them) in :mod:`~synthgen.evaluation.privacy.singling_out`
 and :mod:`~synthgen.evaluation.privacy.disclosure`; the shadow-model attack in
-:mod:`~synthgen.evaluation.privacy.shadow`.
+:mod:`~synthgen.evaluation.privacy.shadow`; the per-record worst-case view in
+:mod:`~synthgen.evaluation.privacy.worst_case`.
 """
 
 from synthgen.evaluation.privacy.density import density_attack
@@ -40,6 +41,7 @@ from synthgen.evaluation.privacy.similarity import (
 )
 from synthgen.evaluation.privacy.singling_out import singling_out_risk
 from synthgen.evaluation.privacy.subgroups import GroupRisk, SubgroupResult, attack_by_subgroup
+from synthgen.evaluation.privacy.worst_case import WorstCase, exposure, worst_case
 
 __all__ = [
     "AttackResult",
@@ -51,6 +53,7 @@ __all__ = [
     "ReidResult",
     "ShadowResult",
     "SubgroupResult",
+    "WorstCase",
     "attack_by_subgroup",
     "density_attack",
     "quasi_identifier_risk",
@@ -61,10 +64,12 @@ __all__ = [
     "distance_attack",
     "distance_to_closest_record",
     "evaluate_attack",
+    "exposure",
     "inference_risk",
     "inference_risks",
     "linkability_risk",
     "singling_out_risk",
     "roc_auc",
     "tpr_at_fpr",
+    "worst_case",
 ]
