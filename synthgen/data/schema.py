@@ -135,9 +135,18 @@ def _problems_for_spec(name: str, raw: Any) -> tuple[ColumnSpec | None, list[str
 
 @dataclass(frozen=True)
 class Schema:
-    """An ordered set of :class:`ColumnSpec`, one per column of the data."""
+    """An ordered set of :class:`ColumnSpec`, one per column of the data.
+
+    Attributes:
+        columns: the column specs, in data order.
+        rules: declared logical rules the data obeys, each ``<column> <op>
+            <column-or-literal>`` (see :mod:`synthgen.data.rules`), e.g.
+            ``"diastolic_bp < systolic_bp"``; checked in synthetic cohorts. Validated when a
+            schema is loaded or built with :meth:`from_dict` or :meth:`with_rules`.
+    """
 
     columns: tuple[ColumnSpec, ...] = field(default_factory=tuple)
+    rules: tuple[str, ...] = field(default_factory=tuple)
 
     # ----------------------------------------------------------------- access
     @property
@@ -171,20 +180,43 @@ class Schema:
         return [c.name for c in self.columns if not c.is_identifier]
 
     def replace_column(self, spec: ColumnSpec) -> Schema:
-        """A copy with the column of the same name replaced by ``spec``."""
-        return Schema(tuple(spec if c.name == spec.name else c for c in self.columns))
+        """A copy with the column of the same name replaced by ``spec`` (rules kept)."""
+        return replace(
+            self, columns=tuple(spec if c.name == spec.name else c for c in self.columns)
+        )
 
     def update(self, name: str, **changes: Any) -> Schema:
         """A copy with some attributes of one column changed (e.g. ``roles=("target",)``)."""
         return self.replace_column(replace(self[name], **changes))
 
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Column name -> kind."""
+        return {c.name: c.kind for c in self.columns}
+
+    def with_rules(self, *rules: str) -> Schema:
+        """A copy whose declared rules are ``rules`` (replacing any), each one validated.
+
+        Raises:
+            SchemaError: naming every rule that does not parse or names an unknown column.
+        """
+        from synthgen.data.rules import parse_rules
+
+        _, problems = parse_rules(rules, self.kinds)
+        if problems:
+            raise SchemaError(problems)
+        return replace(self, rules=tuple(rules))
+
     # ------------------------------------------------------------ plain data
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": SCHEMA_KIND,
             "format_version": FORMAT_VERSION,
             "columns": {c.name: c.to_dict() for c in self.columns},
         }
+        if self.rules:  # left out when empty: files without rules keep their old layout
+            out["rules"] = list(self.rules)
+        return out
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str | None = None) -> Schema:
@@ -207,9 +239,25 @@ class Schema:
             problems.extend(col_problems)
             if spec is not None:
                 specs.append(spec)
+        rules_raw = raw.get("rules")
+        rules: tuple[str, ...] = ()
+        if rules_raw is not None:
+            if isinstance(rules_raw, str) or not isinstance(rules_raw, (list, tuple)):
+                problems.append(
+                    "the 'rules' section must be a list of rules like 'diastolic_bp < systolic_bp'"
+                )
+            else:
+                from synthgen.data.rules import parse_rules
+
+                # a column whose own spec is invalid still exists: only its kind is unknown
+                kinds: dict[str, str | None] = {str(n): None for n in cols}
+                kinds.update({s.name: s.kind for s in specs})
+                _, rule_problems = parse_rules(rules_raw, kinds)
+                problems.extend(rule_problems)
+                rules = tuple(str(r) for r in rules_raw)
         if problems:
             raise SchemaError(problems, source=source)
-        return cls(tuple(specs))
+        return cls(tuple(specs), rules)
 
     def save(self, path: str | Path) -> Path:
         """Write the schema as YAML, atomically."""
@@ -221,6 +269,8 @@ class Schema:
             f"# roles: {', '.join(ROLES)} (a list gives several)\n"
             "# direct identifiers are never learned: handling 'drop' leaves them out,\n"
             "# 'fake' re-creates format-valid fake values at sampling time.\n"
+            "# rules (optional): '<column> <op> <column or literal>', op one of\n"
+            "# < <= > >= == !=, e.g. 'diastolic_bp < systolic_bp'; checked in synthetic data.\n"
         )
         text = header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         write_text_atomic(Path(path), text)

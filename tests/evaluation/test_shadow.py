@@ -43,6 +43,22 @@ class _CopyGenerator(Generator):
         raise NotImplementedError
 
 
+class _NoisyCopyGenerator(_CopyGenerator):
+    """Returns its training rows with Gaussian noise of 5% of a standard deviation on numbers."""
+
+    name = "test_shadow_noisy_copy"
+    summary = "test only: returns its training rows, slightly perturbed"
+
+    def _sample_model(self, n: int, seed: int) -> pd.DataFrame:
+        out = super()._sample_model(n, seed)
+        rng = np.random.default_rng([seed, 1])
+        for col in out.columns:
+            if pd.api.types.is_float_dtype(out[col]):
+                values = out[col].to_numpy(dtype=float, na_value=np.nan)
+                out[col] = values + rng.normal(0, 0.05 * np.nanstd(values), len(values))
+        return out
+
+
 class _FreshGenerator(Generator):
     """Ignores its training rows; samples a fixed, independent draw of the demo simulator."""
 
@@ -76,6 +92,7 @@ class _FreshGenerator(Generator):
 
 
 register_generator(_CopyGenerator.name, _CopyGenerator)
+register_generator(_NoisyCopyGenerator.name, _NoisyCopyGenerator)
 register_generator(_FreshGenerator.name, _FreshGenerator)
 
 SMALL = {"n_targets": 5, "n_controls": 3, "n_shadows": 6}
@@ -124,6 +141,12 @@ def test_copying_generator_is_caught(copy_result: ShadowResult) -> None:
     assert copy_result.attack.auc >= 0.9
     assert copy_result.attack.n_members == copy_result.attack.n_nonmembers == 8
     assert copy_result.shadow_accuracy >= 0.8
+
+
+def test_noisy_copying_generator_is_caught(cohort) -> None:
+    result = _attack(cohort, _NoisyCopyGenerator.name)
+    assert result.attack.auc >= 0.9
+    assert result.shadow_accuracy >= 0.8
 
 
 def test_fresh_generator_is_not_caught(fresh_result: ShadowResult) -> None:
