@@ -1,21 +1,27 @@
 """One call that scores a synthetic cohort against the records it was learned from.
 
 ``evaluate(train=, holdout=, synthetic=, schema=)`` returns an :class:`EvaluationReport` with
-the fidelity figures (sdmetrics QualityReport, next to the holdout-vs-train ceiling) and the
-privacy figures available so far: copies, distance to closest record, the distance and
-density-ratio membership-inference attacks (also by subgroup), and re-identification through
-quasi-identifiers. Further measures extend the same report.
+two sections. Fidelity and utility (:mod:`synthgen.evaluation.fidelity`): sdmetrics'
+QualityReport, per-column and pairwise distances, detection, α-precision / β-recall /
+authenticity, train-on-synthetic utility, survival agreement, validity, and all of it by
+subgroup, each next to the holdout-vs-train ceiling. Privacy
+(:mod:`synthgen.evaluation.privacy`): copies, distance to closest record, membership-inference
+attacks (distance, density ratio, optionally shadow models; also by subgroup, and the
+worst-case view), re-identification through quasi-identifiers, and singling out, linkability
+and attribute inference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
 
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
+from synthgen.evaluation.fidelity.score import score_fidelity
+from synthgen.evaluation.fidelity.validity import parse_leniently, validity
 from synthgen.evaluation.privacy import (
     attack_by_subgroup,
     count_copies,
@@ -29,7 +35,6 @@ from synthgen.evaluation.privacy import (
     singling_out_risk,
 )
 from synthgen.evaluation.privacy.worst_case import worst_case
-from synthgen.evaluation.quality import quality_score
 from synthgen.evaluation.report import EvaluationReport
 
 MIN_HOLDOUT = 20
@@ -38,8 +43,12 @@ MIN_HOLDOUT = 20
 def typed_synthetic(synthetic: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Type a synthetic table by the schema's columns it holds (dropped identifiers are absent).
 
+    A value that does not fit its column's kind becomes missing: a synthetic cohort from any
+    tool is scored, not refused, and :func:`~synthgen.evaluation.fidelity.validity.validity`
+    counts such values on the table as it arrived.
+
     Raises:
-        InputError: a column the model learned is missing, or values do not fit the schema.
+        InputError: a column the model learned is missing.
     """
     missing = [c for c in schema.model_columns if c not in synthetic.columns]
     if missing:
@@ -47,7 +56,15 @@ def typed_synthetic(synthetic: pd.DataFrame, schema: Schema) -> pd.DataFrame:
             f"the synthetic table lacks column(s) the model learned: {', '.join(missing)}"
         )
     kept = [c for c in schema.names if c in synthetic.columns]
-    return Schema(tuple(schema[c] for c in kept)).coerce(synthetic[kept], source="synthetic")
+    frame = synthetic[kept]
+    misfits = {}
+    for name in kept:
+        _, failed = parse_leniently(frame[name], schema[name])
+        if failed.any():
+            misfits[name] = frame[name].mask(failed)
+    if misfits:
+        frame = frame.assign(**misfits)
+    return Schema(tuple(schema[c] for c in kept)).coerce(frame, source="synthetic")
 
 
 def evaluate(
@@ -60,14 +77,18 @@ def evaluate(
     n_boot: int = 200,
     n_attacks: int = 500,
     shadow: dict[str, Any] | None = None,
+    targets: Sequence[str] | None = None,
+    by_subgroup: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> EvaluationReport:
     """Score ``synthetic`` for fidelity and privacy against ``train`` and ``holdout``.
 
     Args:
         train: the records the generator learned (members), typed by ``schema``.
         holdout: records it never saw (non-members), typed by ``schema``.
-        synthetic: the synthetic cohort, typed by ``schema``.
+        synthetic: the synthetic cohort, as read (values that do not fit the schema are
+            counted by the validity checks and then treated as missing).
         schema: the schema the model was trained with.
         seed: seeds every subsample and bootstrap: the same inputs and seed give the same
             numbers.
@@ -77,7 +98,12 @@ def evaluate(
             ``generator_params`` (the released model's configuration), and optionally
             ``n_targets``, ``n_controls``, ``n_shadows``, ``n_jobs``. It fits
             2 x (n_targets + n_controls) x n_shadows generators, so it is opt-in.
+        targets: utility targets (train on synthetic, test on real); default the schema's
+            ``target`` columns.
+        by_subgroup: break fidelity, utility and attack figures down by the schema's
+            subgroup columns.
         progress: called as ``progress(done, total)`` as shadow generators are fitted.
+        timings: if given, filled with the seconds each fidelity part took (benchmarks).
 
     Returns:
         A plain, versioned :class:`EvaluationReport`.
@@ -89,8 +115,19 @@ def evaluate(
         )
     if len(synthetic) == 0:
         raise InputError("the synthetic table holds no rows")
-    quality = quality_score(train, synthetic, schema)
-    ceiling = quality_score(train, holdout, schema)
+    valid = validity(train=train, holdout=holdout, synthetic=synthetic, schema=schema)
+    synthetic = typed_synthetic(synthetic, schema)
+    fidelity = score_fidelity(
+        train=train,
+        holdout=holdout,
+        synthetic=synthetic,
+        schema=schema,
+        validity_result=valid,
+        seed=seed,
+        targets=targets,
+        by_subgroup=by_subgroup,
+        timings=timings,
+    )
     tables = {"train": train, "holdout": holdout, "synthetic": synthetic, "schema": schema}
     copies = count_copies(**tables)
     dcr = distance_to_closest_record(**tables, seed=seed)
@@ -104,9 +141,9 @@ def evaluate(
             **tables, seed=seed, n_boot=n_boot, progress=progress, **shadow
         )
         attacks["shadow_model"] = shadow_result.attack
-    by_subgroup = {}
-    if schema.with_role("subgroup"):
-        by_subgroup = {
+    attacks_by_subgroup = {}
+    if by_subgroup and schema.with_role("subgroup"):
+        attacks_by_subgroup = {
             name: attack_by_subgroup(
                 result=result,
                 train=train,
@@ -134,20 +171,13 @@ def evaluate(
     exposed = worst_case(attacks=attacks, n_train=len(train))
     return EvaluationReport(
         sizes={"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
-        fidelity={
-            "quality_report": {
-                "metric": "sdmetrics QualityReport",
-                "direction": "higher is better",
-                "synthetic_vs_train": quality.to_dict(),
-                "baseline_holdout_vs_train": ceiling.to_dict(),
-            }
-        },
+        fidelity=fidelity,
         privacy={
             "copies": copies.to_dict(),
             "distance_to_closest_record": dcr.to_dict(),
             "membership_attacks": {name: a.to_dict() for name, a in attacks.items()},
             "shadow_model": None if shadow_result is None else shadow_result.to_dict(),
-            "attacks_by_subgroup": by_subgroup,
+            "attacks_by_subgroup": attacks_by_subgroup,
             "worst_case": exposed.to_dict(),
             "quasi_identifier_reidentification": reid,
             "disclosure": disclosure,
@@ -157,6 +187,8 @@ def evaluate(
             "n_boot": n_boot,
             "n_attacks": n_attacks,
             "shadow": dict(shadow) if shadow else None,
+            "targets": list(targets) if targets is not None else None,
+            "by_subgroup": by_subgroup,
         },
         worst_case=exposed,
     )
