@@ -271,6 +271,14 @@ def evaluate(
     shadow_models: Annotated[
         int, typer.Option(help="Shadow generators per target (even, at least 4).")
     ] = 8,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--target",
+            help="Column to predict in the train-on-synthetic utility test (repeatable); "
+            "default the schema's target columns.",
+        ),
+    ] = None,
     records: Annotated[
         Path | None,
         typer.Option(
@@ -303,12 +311,16 @@ def evaluate(
             overwrite=overwrite,
             shadow=settings,
             records=records,
+            targets=target or None,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if as_json:
         console.print_json(result.report.to_json())
         return
-    console.print(_summary_table(result.report.to_dict()))
+    doc = result.report.to_dict()
+    console.print(_summary_table(doc))
+    for line in _worst_subgroups(doc["fidelity"].get("by_subgroup")):
+        console.print(line)
     console.print(f"Report written to [bold]{result.path}[/bold]")
     if result.records is not None:
         console.print(
@@ -333,15 +345,86 @@ def _summary_table(doc: dict) -> Table:
     tbl = Table(title=f"Evaluation: {doc['sizes']}")
     for col in ("measure", "value", "95% interval", "baseline", "better"):
         tbl.add_column(col)
-    q = doc["fidelity"]["quality_report"]
-    tbl.add_row(
-        "Quality (sdmetrics)",
-        f"{q['synthetic_vs_train']['overall']:.1%}",
-        "",
-        f"{q['baseline_holdout_vs_train']['overall']:.1%}",
-        "higher",
-    )
-    priv = doc["privacy"]
+    tbl.add_row("[bold]Fidelity and utility[/bold]", "", "", "", "")
+    _add_rows(tbl, _fidelity_rows(doc["fidelity"]))
+    tbl.add_row("[bold]Privacy[/bold]", "", "", "", "")
+    _add_rows(tbl, _privacy_rows(doc["privacy"]))
+    return tbl
+
+
+def _add_rows(tbl: Table, rows: list[tuple[str, dict, bool]]) -> None:
+    for name, fig, pct in rows:
+        value, ci, base = _fmt(fig, pct)
+        better = str(fig.get("direction", "")).split(" (")[0].replace(" is better", "")
+        tbl.add_row(name, value, ci, base, better)
+
+
+def _fidelity_rows(fid: dict) -> list[tuple[str, dict, bool]]:
+    q = fid["quality_report"]
+    rows = [
+        (
+            "Quality (sdmetrics)",
+            {
+                "value": q["synthetic_vs_train"]["overall"],
+                "baseline": q["baseline_holdout_vs_train"]["overall"],
+                "direction": q["direction"],
+            },
+            True,
+        )
+    ]
+    marg = fid.get("marginals")
+    if marg:
+        summary = marg["summary"]
+        rows += [
+            ("Column shapes (1 - mean KS/TVD)", summary["shape_score"], True),
+            ("Mean |difference| of correlations", summary["mean_abs_corr_diff"], False),
+            ("Mean |difference| of Cramer's V", summary["mean_abs_cramers_v_diff"], False),
+        ]
+    if fid.get("detection"):
+        rows.append(("Detection AUC (real vs synthetic)", fid["detection"]["auc"], False))
+    pr = fid.get("precision_recall")
+    if pr:
+        rows += [
+            ("alpha-precision", pr["alpha_precision"], False),
+            ("beta-recall", pr["beta_recall"], False),
+            ("Authenticity", pr["authenticity"], True),
+        ]
+    for target, util in ((fid.get("utility") or {}).get("targets") or {}).items():
+        for metric, fig in ((util.get("models") or {}).get("boosting") or {}).items():
+            if metric in ("auc", "r2"):
+                rows.append((f"Train synthetic, test real: {target} {metric.upper()}", fig, False))
+    surv = fid.get("survival")
+    if surv and surv.get("overall"):
+        rows.append(
+            (
+                "Kaplan-Meier curves: integrated difference",
+                surv["overall"]["integrated_abs_difference"],
+                False,
+            )
+        )
+        cox = surv.get("cox") or {}
+        if cox.get("c_index"):
+            rows.append(("Cox trained on synthetic: C-index", cox["c_index"], False))
+            rows.append(("Hazard-ratio intervals overlapping", cox["overlap_share"], True))
+    if fid.get("validity"):
+        rows.append(("Rows breaking a validity check", fid["validity"]["invalid_share"], True))
+    return rows
+
+
+def _worst_subgroups(by_subgroup: dict | None) -> list[str]:
+    """One line per measure naming the groups where the synthetic cohort falls shortest."""
+    if not by_subgroup:
+        return []
+    lines = []
+    for name, groups in by_subgroup["worst"].items():
+        if groups:
+            label = by_subgroup["measures"][name]["label"]
+            where = ", ".join(f"{g['column']}={g['level']}" for g in groups)
+            lines.append(f"Worst subgroups by {label}: {where}")
+    return lines
+
+
+def _privacy_rows(priv: dict) -> list[tuple[str, dict, bool]]:
     rows = [
         ("Exact copies of training rows", priv["copies"]["exact_copies"], True),
         ("Near copies", priv["copies"]["near_copies"], True),
@@ -375,10 +458,7 @@ def _summary_table(doc: dict) -> Table:
             key=lambda kv: (kv[1]["risk"]["ci"][0], kv[1]["risk"]["value"]),
         )
         rows.append((f"Inference risk, worst ({secret})", worst_inf["risk"], True))
-    for name, fig, pct in rows:
-        value, ci, base = _fmt(fig, pct)
-        tbl.add_row(name, value, ci, base, str(fig.get("direction", "")).split(" (")[0])
-    return tbl
+    return rows
 
 
 # --------------------------------------------------------------------- demo
@@ -412,11 +492,26 @@ def demo(
         tbl.add_row(label, str(path))
     console.print(tbl)
     q, ceiling = result.quality, result.ceiling
+    fid = result.report.fidelity
     console.print(
         f"Fidelity (sdmetrics QualityReport, synthetic vs train): [bold]{q.overall:.1%}[/bold] "
         f"(column shapes {q.column_shapes:.1%}, pair trends {q.column_pair_trends:.1%}); "
         f"holdout vs train, the ceiling at this size: {ceiling.overall:.1%}"
     )
+    det = fid["detection"]["auc"]
+    if det["value"] is not None:
+        console.print(
+            f"Detection: boosted trees tell synthetic from real with AUC [bold]{det['value']:.3f}"
+            f"[/bold] (0.5 = indistinguishable; holdout vs train {det['baseline']:.3f})"
+        )
+    for target, util in ((fid.get("utility") or {}).get("targets") or {}).items():
+        auc = ((util.get("models") or {}).get("boosting") or {}).get("auc")
+        if auc and auc["value"] is not None:
+            console.print(
+                f"Utility: a model of {target} trained on synthetic scores AUC "
+                f"[bold]{auc['value']:.3f}[/bold] on real records; trained on real: "
+                f"{auc['baseline']:.3f}"
+            )
     attack = result.report.privacy["membership_attacks"]["distance"]["auc"]
     dcr = result.report.privacy["distance_to_closest_record"]["dcr_share"]
     console.print(

@@ -284,6 +284,7 @@ def evaluate_to_dir(
     overwrite: bool = False,
     shadow: dict[str, Any] | None = None,
     records: str | Path | None = None,
+    targets: list[str] | None = None,
     progress: Progress | None = None,
 ) -> EvaluateResult:
     """Evaluate a synthetic cohort and write ``report.json`` into ``output``.
@@ -297,7 +298,7 @@ def evaluate_to_dir(
     people, so it stays inside and never goes into a release.
     """
     from synthgen.data.atomic import atomic_dir
-    from synthgen.evaluation.evaluate import evaluate, typed_synthetic
+    from synthgen.evaluation.evaluate import evaluate
 
     output = Path(output)
     if output.exists() and not overwrite:
@@ -342,7 +343,7 @@ def evaluate_to_dir(
             raise InputError(
                 "the shadow-model attack needs the model directory (the generator's configuration)"
             )
-    syn = typed_synthetic(read_table(synthetic), schema_obj)
+    syn = read_table(synthetic)
     report = evaluate(
         train=train_df,
         holdout=holdout_df,
@@ -350,6 +351,7 @@ def evaluate_to_dir(
         schema=schema_obj,
         seed=seed,
         shadow=shadow,
+        targets=targets,
         progress=progress,
     )
     report.provenance = {**provenance, "synthetic": _source_label(synthetic)}

@@ -40,6 +40,24 @@ from synthgen.evaluation.report import EvaluationReport
 MIN_HOLDOUT = 20
 
 
+def _check_learned_columns(synthetic: pd.DataFrame, schema: Schema) -> None:
+    missing = [c for c in schema.model_columns if c not in synthetic.columns]
+    if missing:
+        raise InputError(
+            f"the synthetic table lacks column(s) the model learned: {', '.join(missing)}"
+        )
+
+
+def _check_targets(targets: Sequence[str], schema: Schema) -> None:
+    learned = set(schema.model_columns)
+    unknown = [t for t in targets if t not in learned]
+    if unknown:
+        raise InputError(
+            f"target column(s) {', '.join(map(repr, unknown))} are not columns the model "
+            f"learned; choose from: {', '.join(schema.model_columns)}"
+        )
+
+
 def typed_synthetic(synthetic: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Type a synthetic table by the schema's columns it holds (dropped identifiers are absent).
 
@@ -50,11 +68,7 @@ def typed_synthetic(synthetic: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     Raises:
         InputError: a column the model learned is missing.
     """
-    missing = [c for c in schema.model_columns if c not in synthetic.columns]
-    if missing:
-        raise InputError(
-            f"the synthetic table lacks column(s) the model learned: {', '.join(missing)}"
-        )
+    _check_learned_columns(synthetic, schema)
     kept = [c for c in schema.names if c in synthetic.columns]
     frame = synthetic[kept]
     misfits = {}
@@ -115,6 +129,9 @@ def evaluate(
         )
     if len(synthetic) == 0:
         raise InputError("the synthetic table holds no rows")
+    _check_learned_columns(synthetic, schema)
+    if targets is not None:
+        _check_targets(targets, schema)
     valid = validity(train=train, holdout=holdout, synthetic=synthetic, schema=schema)
     synthetic = typed_synthetic(synthetic, schema)
     fidelity = score_fidelity(

@@ -6,6 +6,7 @@ synthetic cohort of this size would score, the ceiling the first is judged again
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -43,7 +44,11 @@ class QualityScore:
     column_pair_trends: float
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain JSON, rounded to 4 decimals; a score sdmetrics could not compute is None."""
+        return {
+            k: (round(float(v), 4) if v is not None and math.isfinite(v) else None)
+            for k, v in asdict(self).items()
+        }
 
 
 def quality_score(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> QualityScore:

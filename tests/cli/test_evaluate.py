@@ -216,3 +216,55 @@ def test_records_list_may_not_sit_in_the_report_folder(
     )
     assert "must not be written inside the report folder" in assert_one_line_error(result)
     assert not out.exists()
+
+
+def test_fidelity_and_utility_for_a_chosen_target(
+    cli_model, synthetic_file, synthgen_cli, tmp_path
+):
+    out = tmp_path / "report"
+    result = synthgen_cli(
+        "evaluate",
+        cli_model,
+        "--synthetic",
+        synthetic_file,
+        "-o",
+        out,
+        "--target",
+        "hypertension",
+        "--target",
+        "bmi",
+    )
+    assert_ok(result)
+    for row in ("Detection AUC", "alpha-precision", "hypertension AUC", "bmi R2", "C-index"):
+        assert row in result.stdout
+    fid = json.loads((out / "report.json").read_text())["fidelity"]
+    assert set(fid["utility"]["targets"]) == {"hypertension", "bmi"}
+    for section in ("marginals", "detection", "precision_recall", "survival", "validity"):
+        assert fid[section], section
+    assert fid["by_subgroup"]["groups"]
+
+
+def test_unknown_target_is_one_line_error(cli_model, synthetic_file, synthgen_cli, tmp_path):
+    out = tmp_path / "report"
+    result = synthgen_cli(
+        "evaluate", cli_model, "--synthetic", synthetic_file, "-o", out, "--target", "nope"
+    )
+    assert "'nope'" in assert_one_line_error(result)
+    assert not out.exists()
+
+
+def test_values_that_do_not_fit_are_counted_not_refused(
+    cli_model, synthetic_file, synthgen_cli, tmp_path
+):
+    frame = pd.read_csv(synthetic_file)
+    frame["age"] = frame["age"].astype(object)
+    frame.loc[:9, "age"] = "unknown"  # ten rows a careless tool got wrong
+    broken = tmp_path / "broken.csv"
+    frame.to_csv(broken, index=False)
+    out = tmp_path / "report"
+    assert_ok(synthgen_cli("evaluate", cli_model, "--synthetic", broken, "-o", out))
+    text = (out / "report.json").read_text()
+    doc = json.loads(text)
+    age = [c for c in doc["fidelity"]["validity"]["checks"]["type"] if c["column"] == "age"]
+    assert age[0]["violations"]["value"] == 10
+    assert "unknown" not in text

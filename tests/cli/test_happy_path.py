@@ -238,7 +238,7 @@ def test_train_then_sample_is_reproducible_across_processes(
 # --------------------------------------------------------------------- demo
 def test_demo_runs_and_reruns_into_its_own_folder(synthgen_cli, tmp_path):
     out = tmp_path / "demo"
-    names = ("cohort.csv", "schema.yaml", "model", "synthetic.csv", "quality.json")
+    names = ("cohort.csv", "schema.yaml", "model", "synthetic.csv", "evaluation")
     for run in range(2):  # the second run replaces the first run's outputs
         result = synthgen_cli("demo", "-o", "demo", "-n", 300, cwd=tmp_path)
         assert_ok(result)
@@ -251,8 +251,12 @@ def test_demo_runs_and_reruns_into_its_own_folder(synthgen_cli, tmp_path):
             (out / "extra.txt").write_text("from an earlier demo\n", encoding="utf-8")
     assert len(pd.read_csv(out / "synthetic.csv")) == 240  # as many records as trained on
     assert not (out / "extra.txt").exists()
-    quality = json.loads((out / "quality.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "evaluation" / "report.json").read_text(encoding="utf-8"))
+    quality = report["fidelity"]["quality_report"]
     assert 0 < quality["synthetic_vs_train"]["overall"] <= 1
+    assert report["fidelity"]["utility"]["targets"]["hypertension"]
+    assert len(report["fidelity"]["validity"]["checks"]["rule"]) == 3
+    assert "Utility: a model of hypertension" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
 
 

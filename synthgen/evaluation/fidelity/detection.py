@@ -46,6 +46,9 @@ from scipy import stats
 
 from synthgen.data.schema import Schema, coerce_column
 from synthgen.errors import InputError
+from synthgen.evaluation.fidelity._common import child_seeds, round4, round4_ci
+from synthgen.evaluation.fidelity._common import int_problem as int_problem
+from synthgen.evaluation.fidelity._common import shared_columns as shared_columns
 from synthgen.evaluation.privacy.scores import roc_auc
 
 MIN_ROWS = 20
@@ -67,14 +70,6 @@ DETECTOR_PARAMS: dict[str, Any] = {
 """Settings of the gradient-boosted detector (modest, so one fit takes about a second)."""
 
 _DAY_NS = 86_400 * 10**9
-
-
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(float(x), 4)
-
-
-def _ci(ci: tuple[float, float] | None) -> list[float | None] | None:
-    return None if ci is None else [_r(ci[0]), _r(ci[1])]
 
 
 @dataclass(frozen=True)
@@ -124,15 +119,15 @@ class DetectionResult:
         """Plain JSON data, rounded to 4 decimals."""
         return {
             "auc": {
-                "value": _r(self.auc),
+                "value": round4(self.auc),
                 "direction": self.direction,
-                "ci": _ci(self.auc_ci),
-                "baseline": _r(self.baseline_auc),
-                "baseline_ci": _ci(self.baseline_ci),
+                "ci": round4_ci(self.auc_ci),
+                "baseline": round4(self.baseline_auc),
+                "baseline_ci": round4_ci(self.baseline_ci),
                 "ideal": 0.5,
             },
             "top_features": [
-                {"column": name, "importance": _r(value)} for name, value in self.importances
+                {"column": name, "importance": round4(value)} for name, value in self.importances
             ],
             "detector": "gradient-boosted trees (HistGradientBoostingClassifier)",
             "n_folds": int(self.n_folds),
@@ -145,34 +140,6 @@ class DetectionResult:
 
 
 # --------------------------------------------------------------------------- inputs
-def shared_columns(schema: Schema, **tables: Any) -> tuple[list[str], list[str]]:
-    """The schema's model columns present in every table, and the problems found.
-
-    Returns:
-        ``(columns, problems)``: problems name every table that is not a DataFrame, or say
-        that no model column is shared; the caller raises them with its own.
-    """
-    problems = [
-        f"the {name} table must be a pandas DataFrame, got {type(df).__name__}"
-        for name, df in tables.items()
-        if not isinstance(df, pd.DataFrame)
-    ]
-    if problems:
-        return [], problems
-    columns = [c for c in schema.model_columns if all(c in df.columns for df in tables.values())]
-    if not columns:
-        problems.append(
-            "no model column of the schema is present in all of "
-            + ", ".join(f"the {name} table" for name in tables)
-        )
-    return columns, problems
-
-
-def int_problem(name: str, value: Any, least: int) -> list[str]:
-    """A one-item problem list when ``value`` is not an integer of at least ``least``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        return [f"{name} must be an integer of at least {least}; got {value!r}"]
-    return []
 
 
 def _features(
@@ -336,8 +303,7 @@ def detection(
         raise InputError("; ".join(problems))
     n_folds, max_rows = int(n_folds), int(max_rows)
     need = max(MIN_ROWS, n_folds)
-    rng = np.random.default_rng(seed)
-    s_train, s_hold, s_syn, s_det, s_base = (int(s) for s in rng.integers(0, 2**31 - 1, size=5))
+    s_train, s_hold, s_syn, s_det, s_base = child_seeds(seed, 5)
 
     n_side = min(len(train), len(synthetic), max_rows)
     n_base = min(len(train), len(holdout), max_rows)

@@ -62,7 +62,7 @@ import pandas as pd
 
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
-from synthgen.evaluation.fidelity.detection import int_problem, shared_columns
+from synthgen.evaluation.fidelity._common import child_seeds, int_problem, round4, shared_columns
 from synthgen.evaluation.privacy.scores import binomial_ci
 
 LEVELS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 21))
@@ -75,12 +75,8 @@ N_BOOT = 200
 """Bootstrap replicates for the intervals of Δ-precision and Δ-recall."""
 
 
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(float(x), 4)
-
-
 def _rl(values: tuple[float, ...] | None) -> list[float | None] | None:
-    return None if values is None else [_r(v) for v in values]
+    return None if values is None else [round4(v) for v in values]
 
 
 # ------------------------------------------------------------------------------ math
@@ -263,13 +259,13 @@ class PrecisionRecallResult:
                 low, high = binomial_ci(side.authentic, side.n)
             else:
                 low, high = getattr(side, name + "_ci")
-            return [_r(low), _r(high)]
+            return [round4(low), round4(high)]
 
         return {
-            "value": _r(value(syn)),
+            "value": round4(value(syn)),
             "direction": direction,
             "ci": ci(syn),
-            "baseline": _r(value(base)),
+            "baseline": round4(value(base)),
             "baseline_ci": ci(base),
         }
 
@@ -290,7 +286,7 @@ class PrecisionRecallResult:
                 "higher is better (a perfect sample of this size scores the baseline, not 1)",
             ),
             "curves": {
-                "levels": [_r(v) for v in self.levels],
+                "levels": [round4(v) for v in self.levels],
                 "alpha_precision": curve("precision_curve"),
                 "beta_recall": curve("recall_curve"),
                 "ideal": "the diagonal: share = level",
@@ -399,10 +395,7 @@ def precision_recall(
         raise InputError("; ".join(problems))
     k, max_rows = int(k), int(max_rows)
     need = max(MIN_ROWS, k + 1)
-    rng = np.random.default_rng(seed)
-    s_train, s_hold, s_syn, s_boot_syn, s_boot_hold = (
-        int(s) for s in rng.integers(0, 2**31 - 1, size=5)
-    )
+    s_train, s_hold, s_syn, s_boot_syn, s_boot_hold = child_seeds(seed, 5)
 
     def pick(df: pd.DataFrame, s: int) -> pd.DataFrame:
         if len(df) <= max_rows:

@@ -69,7 +69,10 @@ def _subgroup_measures(schema: Schema, seed: int, targets: Sequence[str]) -> dic
             return _Headline(r.headline, 0.0 if r.headline is not None else None)
 
         measures["utility_gap"] = Measure(
-            tstr, "higher is better", "TSTR minus TRTR of the boosting model (0 is ideal)"
+            tstr,
+            "higher is better",
+            "TSTR minus TRTR of the boosting model, trained on the whole cohort (0 is ideal)",
+            whole_training=True,
         )
     return measures
 
@@ -152,4 +155,8 @@ def score_fidelity(
             measures=_subgroup_measures(schema, seed, targets),
             min_records=SUBGROUP_MIN_RECORDS,
         ).to_dict()
+        section["by_subgroup"]["subsampling"] = {
+            "max_rows_per_table": SUBGROUP_ROWS,
+            "applies_to": "detection and utility inside each group (3-fold detection)",
+        }
     return section

@@ -6,17 +6,21 @@ re-run inside each level of each subgroup column of the schema (role ``subgroup`
 
 - categorical, text and boolean columns: one group per value (missing values form a
   ``<missing>`` group);
-- numeric, integer and datetime columns: quartile bands of the *training* values, applied to
-  all three tables and labelled ``Q1`` to ``Q4`` without their edges (no real value is
-  reported); where many records share a value, equal edges merge and fewer bands are made,
-  labelled ``band i of n``.
+- numeric, integer and datetime columns with more than ten distinct values: quartile bands
+  of the *training* values, applied to all three tables and labelled ``Q1`` to ``Q4``
+  without their edges (no real value is reported); where many records share a value, equal
+  edges merge and fewer bands are made, labelled ``band i of n``. With ten or fewer distinct
+  values (e.g. a deprivation quintile) each value is a group.
 
 Each measure reports, per group, its headline figure for the synthetic records of the group
 and its baseline: the same figure for the holdout records of the group (what a perfect
-synthetic cohort scores there). The *shortfall* is how much worse the synthetic figure is than
-its baseline; the groups with the largest shortfall are flagged as the worst. A group with
-fewer than ``min_records`` records in the training, holdout or synthetic table is reported as
-"too few records": its label only, no figures, no counts.
+synthetic cohort scores there). Utility is the exception: its models are trained on the whole
+synthetic (and, for the baseline, the whole training) cohort, as a researcher would train
+them, and tested on the group's holdout records: the question is where those models fail.
+The *shortfall* is how much worse the synthetic figure is than its baseline; the groups with
+the largest shortfall are flagged as the worst. A group with fewer than ``min_records``
+records in the training, holdout or synthetic table is reported as "too few records": its
+label only, no figures, no counts.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ from synthgen.errors import InputError
 
 MISSING_LABEL = "<missing>"
 
+MAX_VALUE_GROUPS = 10
+"""A numeric subgroup column with at most this many distinct values is grouped by value."""
+
 
 def _r(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), 4)
@@ -47,11 +54,15 @@ class Measure:
             object with ``headline`` and ``headline_baseline`` (floats or None).
         direction: ``"higher is better"`` or ``"lower is better"`` for the headline.
         label: what the headline is, in a few words (e.g. "detection AUC").
+        whole_training: pass the *whole* training and synthetic tables and only the group's
+            holdout records, e.g. for utility: models are trained on the whole cohort, as a
+            researcher would, and tested on the group, where they may fail.
     """
 
     run: Callable[..., Any]
     direction: str
     label: str
+    whole_training: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,14 +149,32 @@ class FidelityBySubgroup:
         }
 
 
+def _as_text(s: pd.Series) -> np.ndarray:
+    """Values as labels; whole floats without their ``.0`` (3.0 reads "3")."""
+    if pd.api.types.is_float_dtype(s):
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        whole = np.isfinite(values) & (values == np.round(values))
+        text = s.astype(str).to_numpy(dtype=object)
+        text[whole] = values[whole].astype(np.int64).astype(str)
+        return text
+    return s.astype(str).to_numpy(dtype=object)
+
+
 def group_labels(
     train: pd.Series, others: list[pd.Series], kind: str
 ) -> tuple[np.ndarray, list[np.ndarray], list[str]]:
     """Group labels of ``train`` and of each of ``others``, and the level order.
 
-    Numbers and dates are cut at the training quartiles; anything else is grouped by value.
+    Numbers and dates with more than :data:`MAX_VALUE_GROUPS` distinct training values are
+    cut at the training quartiles; anything else (a quintile scale, a category) is grouped by
+    value.
     """
-    if kind in ("numeric", "integer", "datetime") and not pd.api.types.is_bool_dtype(train):
+    few_values = train.nunique(dropna=True) <= MAX_VALUE_GROUPS
+    if (
+        kind in ("numeric", "integer", "datetime")
+        and not few_values
+        and not pd.api.types.is_bool_dtype(train)
+    ):
 
         def numbers(s: pd.Series) -> np.ndarray:
             if pd.api.types.is_datetime64_any_dtype(s):
@@ -173,8 +202,7 @@ def group_labels(
         order = list(names)
     else:
         labelled = [
-            np.where(s.isna().to_numpy(), MISSING_LABEL, s.astype(str).to_numpy(dtype=object))
-            for s in [train, *others]
+            np.where(s.isna().to_numpy(), MISSING_LABEL, _as_text(s)) for s in [train, *others]
         ]
         order = sorted({x for x in labelled[0].tolist() if x != MISSING_LABEL})
     if any((lab == MISSING_LABEL).any() for lab in labelled):
@@ -243,7 +271,10 @@ def fidelity_by_subgroup(
                 continue
             figures = {}
             for name, measure in measures.items():
-                result = measure.run(train=parts[0], holdout=parts[1], synthetic=parts[2])
+                if measure.whole_training:
+                    result = measure.run(train=train, holdout=parts[1], synthetic=synthetic)
+                else:
+                    result = measure.run(train=parts[0], holdout=parts[1], synthetic=parts[2])
                 reason = getattr(result, "reason", None)
                 figures[name] = (result.headline, result.headline_baseline, reason)
             groups.append(GroupFidelity(col, str(level), sizes, figures))  # type: ignore[arg-type]
