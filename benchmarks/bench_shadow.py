@@ -166,7 +166,8 @@ def main() -> None:
     for name, (generator, params, settings) in cases.items():
         if args.only and name not in args.only:
             continue
-        results[name] = run_case(
+        key = name if args.seed == 0 else f"{name}, seed {args.seed}"
+        results[key] = run_case(
             name, generator, params, split.train, split.holdout, schema, settings, args.seed
         )
     doc = {"rows": args.rows, "cores": __import__("os").cpu_count(), "results": results}

@@ -10,10 +10,14 @@ import math
 import warnings
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from synthgen.data.schema import Schema
 from synthgen.models.base import to_model_frame
+
+MAX_ROWS = 50_000
+"""Rows of each table the QualityReport sees (sdmetrics' own subsample size, but seeded)."""
 
 
 def sdmetrics_metadata(schema: Schema, columns: list[str]) -> dict:
@@ -51,16 +55,32 @@ class QualityScore:
         }
 
 
-def quality_score(real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema) -> QualityScore:
+def quality_score(
+    real: pd.DataFrame, synthetic: pd.DataFrame, schema: Schema, *, seed: int | None = 0
+) -> QualityScore:
     """Score ``synthetic`` against ``real`` with sdmetrics' QualityReport.
 
-    Direct identifiers are left out: they are never learned, only faked.
+    Direct identifiers are left out: they are never learned, only faked. sdmetrics draws an
+    unseeded subsample of 50,000 rows for its contingency pairs on larger tables, which would
+    make the score differ between runs; so tables above :data:`MAX_ROWS` are first cut to a
+    seeded subsample of that size here, and sdmetrics never subsamples.
+
+    Args:
+        real: the real records.
+        synthetic: the records scored against them.
+        schema: the schema.
+        seed: seed of the subsample (only used above :data:`MAX_ROWS` rows).
     """
     with warnings.catch_warnings():  # the single-table report is deprecated but stable
         warnings.simplefilter("ignore")
         from sdmetrics.reports.single_table import QualityReport
 
     columns = [c for c in schema.model_columns if c in real.columns and c in synthetic.columns]
+    rng = np.random.default_rng(seed)
+    real, synthetic = (
+        df.iloc[np.sort(rng.choice(len(df), MAX_ROWS, replace=False))] if len(df) > MAX_ROWS else df
+        for df in (real, synthetic)
+    )
     report = QualityReport()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -37,3 +37,17 @@ def test_identifiers_are_left_out(halves):
     other = holdout.copy()
     other["nhs_number"] = "999 000 0000"
     assert quality_score(train, other, schema) == quality_score(train, holdout, schema)
+
+
+def test_large_tables_are_subsampled_with_the_seed(monkeypatch) -> None:
+    """Above MAX_ROWS the score comes from a seeded subsample (sdmetrics' own is unseeded)."""
+    import synthgen.evaluation.quality as quality
+
+    real = sg.datasets.demo_cohort(400, seed=1)
+    schema = sg.infer_schema(real)
+    real = schema.coerce(real)
+    other = schema.coerce(sg.datasets.demo_cohort(400, seed=2))
+    monkeypatch.setattr(quality, "MAX_ROWS", 150)
+    a = quality_score(real, other, schema, seed=0)
+    assert a == quality_score(real, other, schema, seed=0)
+    assert a != quality_score(real, other, schema, seed=1)

@@ -23,6 +23,7 @@ from synthgen.evaluation.fidelity.precision_recall import precision_recall
 from synthgen.evaluation.fidelity.subgroups import Measure, fidelity_by_subgroup
 from synthgen.evaluation.fidelity.survival import survival
 from synthgen.evaluation.fidelity.utility import utility
+from synthgen.evaluation.quality import MAX_ROWS as QUALITY_MAX_ROWS
 from synthgen.evaluation.quality import quality_score
 
 SUBGROUP_ROWS = 3_000
@@ -77,6 +78,35 @@ def _subgroup_measures(schema: Schema, seed: int, targets: Sequence[str]) -> dic
     return measures
 
 
+def _caps() -> dict[str, Any]:
+    """The most records each measure uses (seeded subsamples above these; whole tables below)."""
+    import inspect
+
+    def default(fn: Any, name: str) -> Any:
+        return inspect.signature(fn).parameters[name].default
+
+    return {
+        "quality_report": {"max_rows_per_table": QUALITY_MAX_ROWS},
+        "marginals": None,
+        "validity": None,
+        "detection": {"max_rows_per_side": default(detection, "max_rows")},
+        "precision_recall": {
+            "max_rows_per_table": default(precision_recall, "max_rows"),
+            "authenticity": "against every training record",
+        },
+        "utility": {
+            "max_train_rows": default(utility, "max_train_rows"),
+            "max_test_rows": default(utility, "max_test_rows"),
+            "importance_rows": default(utility, "importance_rows"),
+        },
+        "survival": {
+            "max_rows": default(survival, "max_rows"),
+            "max_cox_rows": default(survival, "max_cox_rows"),
+        },
+        "by_subgroup": {"max_rows_per_table": SUBGROUP_ROWS},
+    }
+
+
 def score_fidelity(
     *,
     train: pd.DataFrame,
@@ -118,8 +148,8 @@ def score_fidelity(
         clock[name] = round(time.perf_counter() - start, 2)
         return out
 
-    quality = timed("quality_report", quality_score, train, synthetic, schema)
-    ceiling = timed("quality_report_ceiling", quality_score, train, holdout, schema)
+    quality = timed("quality_report", quality_score, train, synthetic, schema, seed=seed)
+    ceiling = timed("quality_report_ceiling", quality_score, train, holdout, schema, seed=seed)
     section: dict[str, Any] = {
         "quality_report": {
             "metric": "sdmetrics QualityReport",
@@ -136,6 +166,7 @@ def score_fidelity(
         "survival": None,
         "validity": validity_result.to_dict(),
         "by_subgroup": None,
+        "subsampling": _caps(),
     }
     if targets:
         section["utility"] = timed(
@@ -155,8 +186,4 @@ def score_fidelity(
             measures=_subgroup_measures(schema, seed, targets),
             min_records=SUBGROUP_MIN_RECORDS,
         ).to_dict()
-        section["by_subgroup"]["subsampling"] = {
-            "max_rows_per_table": SUBGROUP_ROWS,
-            "applies_to": "detection and utility inside each group (3-fold detection)",
-        }
     return section
