@@ -13,7 +13,7 @@ scores against the training table, i.e. what perfect synthetic data would score.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -254,6 +254,9 @@ class DCRResult:
         holdout_percentiles: the same for holdout-to-train DCR (the baseline).
         synthetic_nndr_median: median NNDR of synthetic rows against train, with interval.
         holdout_nndr_median: the same for holdout rows (the baseline).
+        synthetic_dcr: every synthetic row's distance to its closest training record (for
+            binned plots; never written out per record).
+        holdout_dcr: every holdout row's distance to its closest training record.
     """
 
     dcr_share: float
@@ -264,6 +267,8 @@ class DCRResult:
     holdout_percentiles: dict[int, tuple[float, tuple[float, float]]]
     synthetic_nndr_median: tuple[float, tuple[float, float]]
     holdout_nndr_median: tuple[float, tuple[float, float]]
+    synthetic_dcr: np.ndarray | None = field(default=None, repr=False, compare=False)
+    holdout_dcr: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -376,6 +381,8 @@ def distance_to_closest_record(
         holdout_percentiles=percentiles(hold_d[:, 0]),
         synthetic_nndr_median=median(_nndr(syn_d)),
         holdout_nndr_median=median(_nndr(hold_d)),
+        synthetic_dcr=syn_d[:, 0],
+        holdout_dcr=hold_d[:, 0],
     )
 
 
