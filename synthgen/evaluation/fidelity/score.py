@@ -50,9 +50,21 @@ def _subgroup_measures(schema: Schema, seed: int, targets: Sequence[str]) -> dic
         r = detection(**tables, schema=schema, seed=seed, n_folds=3, max_rows=SUBGROUP_ROWS)
         return _Headline(r.auc, r.baseline_auc, r.reason)
 
+    def coverage(**tables: pd.DataFrame) -> _Headline:
+        r = precision_recall(**tables, schema=schema, seed=seed, max_rows=SUBGROUP_ROWS)
+        base = r.baseline
+        return _Headline(
+            r.headline,
+            None if base is None else (base.delta_precision + base.delta_recall) / 2.0,
+            r.reason,
+        )
+
     measures = {
         "shape_score": Measure(shape, "higher is better", "mean column shape score"),
         "detection_auc": Measure(detect, "lower is better", "detection AUC (0.5 is ideal)"),
+        "precision_recall": Measure(
+            coverage, "higher is better", "mean of alpha-precision and beta-recall"
+        ),
     }
     if targets:
 
