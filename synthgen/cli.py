@@ -14,70 +14,31 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from synthgen._cli_common import (
+    EXIT_INTERNAL,
+    EXIT_USER_ERROR,
+    JsonOpt,
+    QueryOpt,
+    SchemaOpt,
+    TableOpt,
+    _bar,
+    _spinner,
+    console,
+    err_console,
+)
 from synthgen.errors import SynthgenError
-
-EXIT_USER_ERROR = 1
-EXIT_BLOCKED = 2
-EXIT_INTERNAL = 3
 
 app = typer.Typer(
     name="synthgen",
-    help="Synthetic health cohorts that can cross borders: inspect, train, sample, evaluate.",
+    help="Synthetic health cohorts that can cross borders: inspect, train, sample, evaluate, "
+    "release.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
 )
-console = Console(stderr=False)
-err_console = Console(stderr=True)
-
-TableOpt = Annotated[
-    str | None, typer.Option("--table", help="Table name, when DATA is a database URL.")
-]
-QueryOpt = Annotated[
-    str | None, typer.Option("--query", help="SQL query, when DATA is a database URL.")
-]
-SchemaOpt = Annotated[
-    Path | None,
-    typer.Option("--schema", "-s", help="Reviewed schema YAML (from `synthgen inspect`)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def _spinner(text: str) -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn(text),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
-
-
-def _bar(text: str) -> Progress:
-    return Progress(
-        TextColumn(text),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
 
 
 # ------------------------------------------------------------------ inspect
@@ -518,6 +479,15 @@ def demo(
         f"Privacy: distance membership attack AUC [bold]{attack['value']:.3f}[/bold] "
         f"(0.5 = no better than chance); DCR share {dcr['value']:.1%} (50% is ideal)"
     )
+
+
+def _register_release_commands() -> None:
+    from synthgen import cli_release
+
+    cli_release.register(app)
+
+
+_register_release_commands()
 
 
 def main() -> None:

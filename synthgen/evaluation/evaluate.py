@@ -22,6 +22,7 @@ from synthgen.data.schema import Schema
 from synthgen.errors import InputError
 from synthgen.evaluation.fidelity.score import score_fidelity
 from synthgen.evaluation.fidelity.validity import parse_leniently, validity
+from synthgen.evaluation.plots import plot_data
 from synthgen.evaluation.privacy import (
     attack_by_subgroup,
     count_copies,
@@ -93,6 +94,7 @@ def evaluate(
     shadow: dict[str, Any] | None = None,
     targets: Sequence[str] | None = None,
     by_subgroup: bool = True,
+    small_cell_k: int = 10,
     progress: Callable[[int, int], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> EvaluationReport:
@@ -116,6 +118,8 @@ def evaluate(
             ``target`` columns.
         by_subgroup: break fidelity, utility and attack figures down by the schema's
             subgroup columns.
+        small_cell_k: the plots' small-cell threshold: no bin or category of the report's
+            figures stands for fewer real records.
         progress: called as ``progress(done, total)`` as shadow generators are fitted.
         timings: if given, filled with the seconds each fidelity part took (benchmarks).
 
@@ -186,9 +190,20 @@ def evaluate(
             for secret, result in inference_risks(**tables, n_attacks=n_attacks, seed=seed).items()
         }
     exposed = worst_case(attacks=attacks, n_train=len(train))
+    plots = plot_data(
+        train=train,
+        holdout=holdout,
+        synthetic=synthetic,
+        schema=schema,
+        attacks=attacks,
+        dcr=dcr,
+        k=small_cell_k,
+        seed=seed,
+    )
     return EvaluationReport(
         sizes={"train": len(train), "holdout": len(holdout), "synthetic": len(synthetic)},
         fidelity=fidelity,
+        plots=plots,
         privacy={
             "copies": copies.to_dict(),
             "distance_to_closest_record": dcr.to_dict(),
@@ -206,6 +221,7 @@ def evaluate(
             "shadow": dict(shadow) if shadow else None,
             "targets": list(targets) if targets is not None else None,
             "by_subgroup": by_subgroup,
+            "small_cell_k": small_cell_k,
         },
         worst_case=exposed,
     )

@@ -30,6 +30,9 @@ class EvaluationReport:
         privacy: privacy sections (copies, distance to closest record, attacks...), by name.
         settings: seed and other parameters that determine the numbers.
         provenance: where the inputs came from (model directory, file names).
+        plots: disclosure-safe data for the report's figures (binned marginals, Kaplan-Meier
+            curves on a coarse grid, ROC curves, DCR histograms; no cell below the
+            small-cell threshold).
         worst_case: the per-record exposure of the training records
             (:class:`~synthgen.evaluation.privacy.worst_case.WorstCase`) when the report was
             just computed; it stays in memory and is never written with the report.
@@ -40,11 +43,12 @@ class EvaluationReport:
     privacy: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    plots: dict[str, Any] = field(default_factory=dict)
     worst_case: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data; the per-record worst-case view is never part of it."""
-        sections = ("sizes", "fidelity", "privacy", "settings", "provenance")
+        sections = ("sizes", "fidelity", "privacy", "plots", "settings", "provenance")
         return {
             "kind": REPORT_KIND,
             "format_version": FORMAT_VERSION,
@@ -63,7 +67,7 @@ class EvaluationReport:
                 f"evaluation report format {raw.get('format_version')!r} is not supported "
                 f"(expected {FORMAT_VERSION})"
             )
-        keys = ("sizes", "fidelity", "privacy", "settings", "provenance")
+        keys = ("sizes", "fidelity", "privacy", "plots", "settings", "provenance")
         return cls(**{k: raw.get(k) or {} for k in keys})
 
     @classmethod
