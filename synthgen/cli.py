@@ -479,6 +479,18 @@ def demo(
         f"Privacy: distance membership attack AUC [bold]{attack['value']:.3f}[/bold] "
         f"(0.5 = no better than chance); DCR share {dcr['value']:.1%} (50% is ideal)"
     )
+    verdict = result.release.verdict
+    if verdict.released:
+        console.print(
+            f"Release: [green]released[/green] under policy '{verdict.policy_name}' "
+            f"({len(verdict.checks)} checks passed); verify with: synthgen verify "
+            f"{result.release.bundle} --key {output / 'keys' / 'signing_key.pub.pem'}"
+        )
+    else:
+        failing = ", ".join(
+            c.rule + (f" ({c.target})" if c.target else "") for c in verdict.failures
+        )
+        console.print(f"Release: [red]blocked[/red] by policy '{verdict.policy_name}': {failing}")
 
 
 def _register_release_commands() -> None:

@@ -38,7 +38,9 @@ def _fmt(value: object) -> str:
 
 def _verdict_table(verdict: dict) -> Table:
     title = "RELEASED" if verdict["released"] else "BLOCKED"
-    tbl = Table(title=f"Policy '{verdict['policy']}': {title}")
+    policy = verdict["policy"]
+    name = policy.get("name") if isinstance(policy, dict) else policy
+    tbl = Table(title=f"Policy '{name}': {title}")
     for col in ("rule", "target", "value", "threshold", "result"):
         tbl.add_column(col)
     for check in verdict["checks"]:
@@ -244,7 +246,7 @@ def policy_show(
     """Print a policy as YAML (a starting point for your own)."""
     from synthgen.release.policy import load_policy
 
-    console.print(load_policy(name).to_yaml(), markup=False, highlight=False)
+    typer.echo(load_policy(name).to_yaml(), nl=False)  # unwrapped: it is meant to be saved
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,8 @@
 """``synthgen demo``: the whole pipeline on the embedded simulated cohort.
 
 Simulate, inspect (plus what a custodian adds on review: a target and declared rules), train,
-sample, and evaluate fidelity, utility and privacy. Later capabilities (release) extend this
-walk.
+sample, evaluate fidelity, utility and privacy, and release under a policy: a signed bundle,
+or a blocked verdict with its reasons.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from synthgen.datasets import demo_cohort
 from synthgen.errors import InputError
 from synthgen.evaluation.quality import QualityScore
 from synthgen.evaluation.report import EvaluationReport
+from synthgen.release.keys import generate_keypair
+from synthgen.release.run import ReleaseResult, release
 from synthgen.workflow import (
     evaluate_to_dir,
     inspect_data,
@@ -26,6 +28,7 @@ from synthgen.workflow import (
 
 MARKER = ".synthgen-demo"
 DEMO_TARGET = "hypertension"
+DEMO_POLICY = "partner"
 DEMO_RULES = ("diastolic_bp < systolic_bp", "ldl < total_cholesterol", "followup_days >= 1")
 
 
@@ -39,12 +42,14 @@ class DemoResult:
         ceiling: QualityReport of the holdout against the training records (what a perfect
             synthetic cohort of this size would score).
         report: the evaluation report (fidelity and privacy figures).
+        release: the release decision under :data:`DEMO_POLICY` (and the bundle, if any).
     """
 
     outputs: dict[str, Path]
     quality: QualityScore
     ceiling: QualityScore
     report: EvaluationReport
+    release: ReleaseResult
 
 
 def run_demo(
@@ -100,6 +105,16 @@ def run_demo(
             output=tmp / "evaluation",
             seed=seed,
         )
+        say(f"Releasing under the '{DEMO_POLICY}' policy")
+        generate_keypair(tmp / "keys" / "signing_key.pem", tmp / "keys" / "signing_key.pub.pem")
+        released = release(
+            trained.model_dir,
+            policy=DEMO_POLICY,
+            n=trained.n_train,
+            output=tmp / "bundle",
+            key=tmp / "keys" / "signing_key.pem",
+            seed=seed,
+        )
     except BaseException:
         shutil.rmtree(output, ignore_errors=True)  # nothing half-written is left behind
         raise
@@ -109,11 +124,15 @@ def run_demo(
         "model directory (stays inside)": output / "model",
         "synthetic cohort": output / "synthetic.csv",
         "evaluation report (fidelity and privacy)": output / "evaluation" / "report.json",
+        "signing keys (the private one stays inside)": output / "keys",
     }
+    if released.bundle is not None:
+        outputs["signed release bundle (what crosses the border)"] = released.bundle
     q = evaluated.report.fidelity["quality_report"]
     return DemoResult(
         outputs=outputs,
         quality=QualityScore(**q["synthetic_vs_train"]),
         ceiling=QualityScore(**q["baseline_holdout_vs_train"]),
         report=evaluated.report,
+        release=released,
     )

@@ -271,7 +271,7 @@ def _verdict_view(verdict: dict[str, Any] | None) -> dict[str, Any]:
         "gated": True,
         "released": released,
         "status": "released" if released else "blocked",
-        "policy": verdict.get("policy"),
+        "policy": _policy_name(verdict.get("policy")),
         "checks": checks,
         "n_failed": sum(not c["passed"] for c in checks),
     }
@@ -473,6 +473,11 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def _policy_name(policy: Any) -> Any:
+    """The policy's name, from a verdict's ``{"name", "sha256"}`` or a plain name."""
+    return policy.get("name") if isinstance(policy, dict) else policy
 
 
 def render_html(

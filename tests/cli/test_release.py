@@ -164,13 +164,18 @@ def test_release_needs_a_key_and_a_known_policy(cli_model, synthgen_cli, tmp_pat
     assert "cross-border" in assert_one_line_error(result)
 
 
-def test_policy_list_and_show(synthgen_cli) -> None:
+def test_policy_list_and_show(synthgen_cli, tmp_path) -> None:
     listed = synthgen_cli("policy", "list")
     assert_ok(listed)
     assert all(name in listed.stdout for name in ("internal", "partner", "cross-border"))
     shown = synthgen_cli("policy", "show", "partner")
     assert_ok(shown)
     assert "rules:" in shown.stdout
+    saved = tmp_path / "mine.yaml"  # what `policy show` prints is a valid policy file
+    saved.write_text(shown.stdout, encoding="utf-8")
+    again = synthgen_cli("policy", "show", saved)
+    assert_ok(again)
+    assert again.stdout == shown.stdout
 
 
 def test_report_renders_an_existing_evaluation(cli_model, synthgen_cli, tmp_path, cli_data) -> None:

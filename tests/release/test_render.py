@@ -123,3 +123,26 @@ def test_json_round_trip(demo_report):
     assert data["report"] == json.loads(json.dumps(demo_report))
     assert data["verdict"] == VERDICT and data["output_check"] == OUTPUT_CHECK
     assert json.loads(render_json(demo_report))["verdict"] is None
+
+
+def test_verdict_names_its_policy() -> None:
+    from synthgen.release.render import render_html
+
+    verdict = {
+        "policy": {"name": "partner", "sha256": "ab" * 32},
+        "released": False,
+        "checks": [
+            {
+                "rule": "exact_copies",
+                "target": None,
+                "path": "privacy/copies/exact_copies",
+                "value": 0.2,
+                "op": "<=",
+                "threshold": 0.001,
+                "passed": False,
+                "reason": "0.2 is not <= 0.001",
+            }
+        ],
+    }
+    html = render_html({"kind": "synthgen.evaluation", "sizes": {}}, verdict=verdict)
+    assert "partner" in html and "sha256" not in html
