@@ -19,6 +19,9 @@ from synthgen.data.schema import Schema, coerce_column
 from synthgen.errors import InputError
 from synthgen.evaluation.fidelity._common import input_problems, subsample_rows
 
+_Z95 = float(stats.norm.ppf(0.975))
+"""The normal quantile of two-sided Wald 95% intervals."""
+
 
 # ------------------------------------------------------------------ the estimators
 def kaplan_meier(*, time: Any, event: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -425,6 +428,49 @@ def _cox_fits(
             continue
         fits[which] = cox_fit(time=s.time, event=s.event, x=xs[which], ridge=ridge)
     return subs, design, xs, fits, reasons
+
+
+def _hazard_ratio_cis(fits: dict[str, tuple | None], n: int) -> list[dict[str, Any]]:
+    """Per covariate (``n`` of them): the hazard ratio and Wald 95% interval of train and
+    synthetic, and the holdout's interval; None for the synthetic or holdout where that fit is
+    missing. ``fits["train"]`` must be a fit."""
+
+    def cis(fit):
+        beta, se, _ = fit
+        return np.exp(beta), np.exp(beta - _Z95 * se), np.exp(beta + _Z95 * se)
+
+    hr_r, lo_r, hi_r = cis(fits["train"])
+    other = {w: cis(fits[w]) if fits[w] is not None else None for w in ("synthetic", "holdout")}
+    rows = []
+    for i in range(n):
+        syn = other["synthetic"]
+        hol = other["holdout"]
+        rows.append(
+            {
+                "real": float(hr_r[i]),
+                "real_ci": (float(lo_r[i]), float(hi_r[i])),
+                "synthetic": None if syn is None else float(syn[0][i]),
+                "synthetic_ci": None if syn is None else (float(syn[1][i]), float(syn[2][i])),
+                "holdout_ci": None if hol is None else (float(hol[1][i]), float(hol[2][i])),
+            }
+        )
+    return rows
+
+
+def _c_indices(
+    fits: dict[str, tuple | None], hold: _Table, x_hold: np.ndarray, min_records: int
+) -> dict[str, float | None]:
+    """Harrell's C on the holdout of the Cox models fitted on synthetic and on train; None
+    where that fit is missing or the holdout has fewer than ``min_records`` rows."""
+    c_vals = {}
+    for which in ("synthetic", "train"):
+        fit = fits[which]
+        c_vals[which] = (
+            None
+            if fit is None or len(hold.time) < min_records
+            else concordance_index(time=hold.time, event=hold.event, risk=x_hold @ fit[0])
+        )
+    return c_vals
 
 
 # ------------------------------------------------------------------------- inputs

@@ -42,31 +42,31 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
 from synthgen.evaluation.fidelity._common import round4, with_reason, with_sizes
+from synthgen.evaluation.fidelity._survival_math import _Z95 as _Z95
 from synthgen.evaluation.fidelity._survival_math import (
+    _c_indices,
     _cox_fits,
     _event_pair,
+    _hazard_ratio_cis,
     _level_keys,
     _logrank_ps,
     _overlap,
     _prepare,
     _Table,
     _validate,
-    concordance_index,
     km_distance,
 )
+from synthgen.evaluation.fidelity._survival_math import concordance_index as concordance_index
 from synthgen.evaluation.fidelity._survival_math import cox_fit as cox_fit
 from synthgen.evaluation.fidelity._survival_math import kaplan_meier as kaplan_meier
 from synthgen.evaluation.fidelity._survival_math import logrank_test as logrank_test
 
 ALPHA = 0.05
 """Significance level at which log-rank conclusions are compared."""
-
-_Z95 = float(stats.norm.ppf(0.975))
 
 
 # ------------------------------------------------------------------------ results
@@ -374,44 +374,24 @@ def _cox(
             excluded=design.excluded, ridge=ridge, reason="; ".join(reasons), **sizes
         )
 
-    def cis(fit):
-        beta, se, _ = fit
-        return np.exp(beta), np.exp(beta - _Z95 * se), np.exp(beta + _Z95 * se)
-
-    hr_r, lo_r, hi_r = cis(fits["train"])
-    other = {w: cis(fits[w]) if fits[w] is not None else None for w in ("synthetic", "holdout")}
-    hrs = []
-    for i, name in enumerate(design.names):
-        ci_r = (float(lo_r[i]), float(hi_r[i]))
-        syn = other["synthetic"]
-        hol = other["holdout"]
-        ci_s = None if syn is None else (float(syn[1][i]), float(syn[2][i]))
-        ci_h = None if hol is None else (float(hol[1][i]), float(hol[2][i]))
-        hrs.append(
-            HazardRatio(
-                covariate=name,
-                real=float(hr_r[i]),
-                real_ci=ci_r,
-                synthetic=None if syn is None else float(syn[0][i]),
-                synthetic_ci=ci_s,
-                overlap=_overlap(ci_r, ci_s),
-                baseline_overlap=_overlap(ci_r, ci_h),
-            )
+    hrs = [
+        HazardRatio(
+            covariate=name,
+            real=row["real"],
+            real_ci=row["real_ci"],
+            synthetic=row["synthetic"],
+            synthetic_ci=row["synthetic_ci"],
+            overlap=_overlap(row["real_ci"], row["synthetic_ci"]),
+            baseline_overlap=_overlap(row["real_ci"], row["holdout_ci"]),
         )
+        for name, row in zip(design.names, _hazard_ratio_cis(fits, len(design.names)), strict=True)
+    ]
 
     def share(flags):
         flags = [f for f in flags if f is not None]
         return float(np.mean(flags)) if flags else None
 
-    hold = subs["holdout"]
-    c_vals = {}
-    for which in ("synthetic", "train"):
-        fit = fits[which]
-        c_vals[which] = (
-            None
-            if fit is None or len(hold.time) < min_records
-            else concordance_index(time=hold.time, event=hold.event, risk=xs["holdout"] @ fit[0])
-        )
+    c_vals = _c_indices(fits, subs["holdout"], xs["holdout"], min_records)
     return CoxComparison(
         hazard_ratios=tuple(hrs),
         overlap_share=Figure(
