@@ -12,12 +12,14 @@ from synthgen.models.registry import (
     list_generators,
     register_generator,
 )
+from synthgen.models.diffusion import TabularDiffusion
 from synthgen.models.sdv_adapters import CTGAN, TVAE, CopulaGAN, GaussianCopula
 
 register_generator(GaussianCopula.name, GaussianCopula)
 register_generator(CTGAN.name, CTGAN)
 register_generator(TVAE.name, TVAE)
 register_generator(CopulaGAN.name, CopulaGAN)
+register_generator(TabularDiffusion.name, TabularDiffusion)
 
 load_generator = load_model
 
@@ -28,6 +30,7 @@ __all__ = [
     "CopulaGAN",
     "GaussianCopula",
     "Generator",
+    "TabularDiffusion",
     "check_is_fitted",
     "create_generator",
     "generator_class",

@@ -92,6 +92,17 @@ def restore_dtypes(df: pd.DataFrame, dtypes: Mapping[str, str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+def schema_dtype(kind: str, trained: str) -> str:
+    """The nullable dtype of a column kind (the training dtype for identifiers and text)."""
+    return {
+        "numeric": "float64",
+        "integer": "Int64",
+        "boolean": "boolean",
+        "datetime": "datetime64[ns]",
+        "categorical": "object",
+    }.get(kind, trained)
+
+
 def chunk_sizes(n: int, chunk: int = CHUNK_ROWS) -> list[int]:
     """Split ``n`` rows into chunks of at most ``chunk`` (fixed, so seeds map to rows)."""
     full, rest = divmod(n, chunk)
@@ -108,6 +119,9 @@ class Generator(ABC):
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    #: True when the generator can train under differential privacy: it then accepts
+    #: ``epsilon`` and ``delta`` parameters and sets ``privacy_budget_`` in ``_fit``.
+    supports_dp: ClassVar[bool] = False
 
     # --------------------------------------------------------------- params
     def get_params(self) -> dict[str, Any]:
@@ -160,7 +174,12 @@ class Generator(ABC):
         self.dtypes_ = {c: str(typed[c].dtype) for c in self.columns_}
         self.identifiers_: list[FakedColumn] = fit_identifiers(typed, schema)
         self.n_train_ = len(typed)
+        self.privacy_budget_: dict[str, Any] | None = None
         self._fit(to_model_frame(typed[model_cols]), progress)
+        if self.privacy_budget_ is not None:
+            # whether a column has missing values must not be read off the data for free:
+            # a private model always returns the nullable dtype of each column's kind
+            self.dtypes_ = {c: schema_dtype(schema[c].kind, self.dtypes_[c]) for c in self.columns_}
         self.fitted_ = True
         return self
 
@@ -270,6 +289,7 @@ class Generator(ABC):
             "dtypes": self.dtypes_,
             "n_train": self.n_train_,
             "identifiers": meta,
+            "privacy_budget": getattr(self, "privacy_budget_", None),
         }
 
     def save(self, path: str | Path, *, overwrite: bool = False, **extra: Any) -> Path:

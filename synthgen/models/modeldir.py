@@ -142,6 +142,7 @@ def load_model(path: Path) -> Generator:
     gen.columns_ = list(doc["columns"])
     gen.dtypes_ = dict(doc["dtypes"])
     gen.n_train_ = int(doc["n_train"])
+    gen.privacy_budget_ = doc.get("privacy_budget")
     with np.load(path / "identifiers.npz", allow_pickle=False) as arrays:
         gen.identifiers_ = identifiers_from_arrays(doc["identifiers"], arrays)
     gen._load_state(path / "state", doc.get("model_state") or {})

@@ -1,0 +1,277 @@
+"""Tables to tensors and back for the diffusion model.
+
+Numeric, integer and datetime columns become one standard-normal coordinate each through a
+quantile transform (ties averaged, as scikit-learn does), with a two-level "missing" token
+when the column has missing values. Categorical, boolean and text columns become integer
+codes; a missing value is a level of its own. A column with more than ``max_categories``
+levels keeps its most frequent ``max_categories - 1`` and pools the rest into one "other"
+code, which decoding turns back into one of the pooled values at their training frequencies.
+
+The fitted encoder is plain data: float arrays (saved with safetensors) and a JSON document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, ndtri
+
+NUMERIC_KINDS = ("numeric", "integer", "datetime")
+N_QUANTILES = 1000
+CLIP = 1e-7  # quantile levels kept inside (CLIP, 1 - CLIP), as scikit-learn does
+NS_PER_DAY = 86_400 * 10**9
+
+
+@dataclass
+class NumericCode:
+    """One continuous coordinate: a column's quantile grid and whether it can be missing."""
+
+    name: str
+    kind: str
+    quantiles: np.ndarray
+    has_missing: bool
+    resolution: float = 0.0  # decoded values are rounded to a multiple of this (0: not)
+
+    def to_normal(self, values: np.ndarray) -> np.ndarray:
+        """Map values to N(0, 1) through the empirical CDF (ties share the middle level)."""
+        q = self.quantiles
+        levels = np.linspace(0.0, 1.0, q.size)
+        up = np.interp(values, q, levels)
+        down = -np.interp(-values, -q[::-1], -levels[::-1])
+        u = np.clip(0.5 * (up + down), CLIP, 1 - CLIP)
+        return ndtri(u)
+
+    def from_normal(self, z: np.ndarray) -> np.ndarray:
+        levels = np.linspace(0.0, 1.0, self.quantiles.size)
+        return np.interp(ndtr(z), levels, self.quantiles)
+
+
+@dataclass
+class CategoricalCode:
+    """One discrete coordinate: its levels, and the pooled rare values behind "other"."""
+
+    name: str
+    kind: str
+    levels: list[Any]  # the kept values; None stands for missing
+    other_values: list[Any] = field(default_factory=list)
+    other_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def size(self) -> int:
+        return len(self.levels) + (1 if self.other_values else 0)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _float_values(col: pd.Series, kind: str) -> np.ndarray:
+    if kind == "datetime":
+        stamps = pd.to_datetime(col, errors="coerce")
+        out = stamps.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
+        out[stamps.isna().to_numpy()] = np.nan
+        return out / NS_PER_DAY
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _resolution(seen: np.ndarray, kind: str) -> float:
+    """Integers to whole numbers; dates to whole days or seconds, as the training data has."""
+    if kind == "integer":
+        return 1.0
+    if kind == "datetime":
+        if np.all(seen == np.floor(seen)):
+            return 1.0
+        seconds = seen * 86_400
+        return 1.0 / 86_400 if np.allclose(seconds, np.round(seconds), atol=1e-3) else 0.0
+    return 0.0
+
+
+class TableEncoder:
+    """Fit on the model frame; ``encode`` to arrays; ``decode`` back to a frame."""
+
+    def __init__(self, *, max_categories: int = 100):
+        self.max_categories = max_categories
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, data: pd.DataFrame, kinds: dict[str, str]) -> TableEncoder:
+        self.columns_ = list(data.columns)
+        self.numeric_: list[NumericCode] = []
+        self.categorical_: list[CategoricalCode] = []
+        for name in self.columns_:
+            kind = kinds[name]
+            if kind in NUMERIC_KINDS:
+                values = _float_values(data[name], kind)
+                seen = values[~np.isnan(values)]
+                if seen.size == 0:  # nothing to learn but missingness
+                    seen = np.zeros(1)
+                k = int(min(N_QUANTILES, max(seen.size, 2)))
+                grid = np.quantile(seen, np.linspace(0, 1, k))
+                self.numeric_.append(
+                    NumericCode(
+                        name, kind, grid, bool(np.isnan(values).any()), _resolution(seen, kind)
+                    )
+                )
+            else:
+                self.categorical_.append(self._fit_categorical(data[name], name, kind))
+        return self
+
+    def _fit_categorical(self, col: pd.Series, name: str, kind: str) -> CategoricalCode:
+        counts = col.astype(object).where(col.notna(), None).value_counts(dropna=False)
+        # ties broken by the value's text so the code order does not depend on row order
+        order = sorted(counts.index, key=lambda v: (-int(counts[v]), str(v)))
+        values = [None if pd.isna(v) else _json_value(v) for v in order]
+        if len(values) <= self.max_categories:
+            return CategoricalCode(name, kind, values)
+        keep, rest = values[: self.max_categories - 1], values[self.max_categories - 1 :]
+        weights = np.array([counts[v] for v in order[self.max_categories - 1 :]], dtype=float)
+        return CategoricalCode(name, kind, keep, rest, weights / weights.sum())
+
+    # ------------------------------------------------------------ encoding
+    @property
+    def n_numeric(self) -> int:
+        return len(self.numeric_)
+
+    @property
+    def cardinalities(self) -> list[int]:
+        """Sizes of the discrete coordinates: categoricals, then numeric missing tokens."""
+        return [c.size for c in self.categorical_] + [2 for c in self.numeric_ if c.has_missing]
+
+    def encode(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(numeric float32 [n, d], numeric-observed mask [n, d], codes int64 [n, k])``."""
+        n = len(data)
+        x_num = np.zeros((n, self.n_numeric), dtype=np.float32)
+        observed = np.ones((n, self.n_numeric), dtype=bool)
+        codes = []
+        for j, spec in enumerate(self.numeric_):
+            values = _float_values(data[spec.name], spec.kind)
+            miss = np.isnan(values)
+            x_num[~miss, j] = spec.to_normal(values[~miss])
+            observed[:, j] = ~miss
+        for spec in self.categorical_:
+            codes.append(self._encode_categorical(data[spec.name], spec))
+        for j, spec in enumerate(self.numeric_):
+            if spec.has_missing:
+                codes.append((~observed[:, j]).astype(np.int64))
+        x_cat = np.stack(codes, axis=1) if codes else np.zeros((n, 0), dtype=np.int64)
+        return x_num, observed, x_cat
+
+    def _encode_categorical(self, col: pd.Series, spec: CategoricalCode) -> np.ndarray:
+        lookup = {v: i for i, v in enumerate(spec.levels) if v is not None}
+        missing = next((i for i, v in enumerate(spec.levels) if v is None), None)
+        other = len(spec.levels) if spec.other_values else None
+        fallback = other if other is not None else (missing if missing is not None else 0)
+        obj = col.astype(object)
+        is_missing = obj.isna().to_numpy()
+        mapped = obj.map(lambda v: lookup.get(_json_value(v), -1) if not pd.isna(v) else -1)
+        codes = mapped.to_numpy(dtype=np.int64)
+        codes[codes < 0] = fallback
+        codes[is_missing] = missing if missing is not None else fallback
+        return codes
+
+    # ------------------------------------------------------------ decoding
+    def decode(
+        self, x_num: np.ndarray, x_cat: np.ndarray, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """A frame of the model columns from sampled coordinates (``rng`` picks pooled values)."""
+        out: dict[str, Any] = {}
+        n_cat = len(self.categorical_)
+        miss_col = n_cat
+        for j, spec in enumerate(self.numeric_):
+            values = spec.from_normal(x_num[:, j].astype(np.float64))
+            if spec.resolution:
+                values = np.round(values / spec.resolution) * spec.resolution
+            if spec.has_missing:
+                values = np.where(x_cat[:, miss_col] == 1, np.nan, values)
+                miss_col += 1
+            if spec.kind == "datetime":
+                ns = np.round(values * NS_PER_DAY)
+                stamps = pd.to_datetime(
+                    np.where(np.isnan(ns), np.iinfo(np.int64).min, ns).astype(np.int64)
+                )
+                out[spec.name] = pd.Series(stamps).where(~np.isnan(ns), pd.NaT)
+            else:
+                out[spec.name] = values
+        for k, spec in enumerate(self.categorical_):
+            codes = x_cat[:, k]
+            table = np.empty(spec.size, dtype=object)
+            table[: len(spec.levels)] = spec.levels
+            col = table[codes]
+            if spec.other_values:
+                pooled = np.flatnonzero(codes == len(spec.levels))
+                if pooled.size:
+                    picks = rng.choice(
+                        len(spec.other_values), size=pooled.size, p=spec.other_weights
+                    )
+                    pool = np.empty(len(spec.other_values), dtype=object)
+                    pool[:] = spec.other_values
+                    col[pooled] = pool[picks]
+            out[spec.name] = col
+        return pd.DataFrame({name: out[name] for name in self.columns_})
+
+    # ---------------------------------------------------------- plain data
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON document and named float arrays (for safetensors)."""
+        arrays: dict[str, np.ndarray] = {}
+        numeric = []
+        for j, spec in enumerate(self.numeric_):
+            arrays[f"quantiles.{j}"] = spec.quantiles.astype(np.float64)
+            numeric.append(
+                {
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "has_missing": spec.has_missing,
+                    "resolution": spec.resolution,
+                }
+            )
+        categorical = []
+        for k, spec in enumerate(self.categorical_):
+            if spec.other_values:
+                arrays[f"other_weights.{k}"] = spec.other_weights.astype(np.float64)
+            categorical.append(
+                {
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "levels": spec.levels,
+                    "other_values": spec.other_values,
+                }
+            )
+        doc = {
+            "max_categories": self.max_categories,
+            "columns": self.columns_,
+            "numeric": numeric,
+            "categorical": categorical,
+        }
+        return doc, arrays
+
+    @classmethod
+    def from_state(cls, doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> TableEncoder:
+        enc = cls(max_categories=int(doc["max_categories"]))
+        enc.columns_ = list(doc["columns"])
+        enc.numeric_ = [
+            NumericCode(
+                d["name"],
+                d["kind"],
+                np.asarray(arrays[f"quantiles.{j}"]),
+                d["has_missing"],
+                float(d.get("resolution", 0.0)),
+            )
+            for j, d in enumerate(doc["numeric"])
+        ]
+        enc.categorical_ = []
+        for k, d in enumerate(doc["categorical"]):
+            weights = arrays.get(f"other_weights.{k}", np.zeros(0))
+            enc.categorical_.append(
+                CategoricalCode(
+                    d["name"],
+                    d["kind"],
+                    list(d["levels"]),
+                    list(d["other_values"]),
+                    np.asarray(weights),
+                )
+            )
+        return enc

@@ -1,0 +1,119 @@
+"""The two forward processes, the training loss and the ancestral sampler.
+
+Numerics follow a variance-preserving Gaussian diffusion with the cosine schedule of Nichol &
+Dhariwal (2021): ``x_t = sqrt(a(t)) x_0 + sqrt(1 - a(t)) eps``. Categories follow an absorbing
+("masked") diffusion: each code is replaced by its mask token with probability ``t``. One noise
+level ``t`` drives both, so the network sees a consistent corruption of the whole record, and
+sampling runs both backwards together from pure noise and all-masked codes (as in TabDiff).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+T_MIN = 1e-3
+_S = 0.008
+
+
+def alpha_bar(t: torch.Tensor) -> torch.Tensor:
+    """Signal share of the numeric process at level ``t`` (cosine schedule, kept above 0)."""
+    f = (
+        torch.cos((t + _S) / (1 + _S) * math.pi / 2) ** 2
+        / math.cos(_S / (1 + _S) * math.pi / 2) ** 2
+    )
+    return f.clamp(1e-5, 1.0)
+
+
+def mask_codes(x_cat: torch.Tensor, mask: torch.Tensor, cardinalities: list[int]) -> torch.Tensor:
+    """Replace masked entries by each column's mask token (its cardinality)."""
+    tokens = torch.tensor(cardinalities, dtype=x_cat.dtype, device=x_cat.device)
+    return torch.where(mask, tokens.expand_as(x_cat), x_cat)
+
+
+def split_logits(logits: torch.Tensor, cardinalities: list[int]) -> list[torch.Tensor]:
+    return list(torch.split(logits, cardinalities, dim=1))
+
+
+def diffusion_loss(
+    model: torch.nn.Module,
+    x_num: torch.Tensor,
+    observed: torch.Tensor,
+    x_cat: torch.Tensor,
+    generator: torch.Generator,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Noise-prediction MSE on observed numerics plus cross-entropy on masked codes.
+
+    With ``reduction="none"`` the loss of each record is returned (DP-SGD clips per record).
+    """
+    n = max(x_num.shape[0], x_cat.shape[0])
+    device = x_num.device
+    t = T_MIN + (1 - T_MIN) * torch.rand(n, generator=generator).to(device)
+    eps = torch.randn(x_num.shape, generator=generator).to(device)
+    a = alpha_bar(t)[:, None]
+    noisy = a.sqrt() * x_num + (1 - a).sqrt() * eps
+    cards = model.cardinalities
+    masked = torch.rand(x_cat.shape, generator=generator).to(device) < t[:, None]
+    corrupted = mask_codes(x_cat, masked, cards)
+    eps_hat, logits = model(noisy, corrupted, t)
+    per_row = torch.zeros(n, device=device)
+    if x_num.shape[1]:
+        sq = ((eps_hat - eps) ** 2) * observed
+        per_row = per_row + sq.sum(1) / observed.sum(1).clamp(min=1)
+    if cards:
+        ce = torch.stack(
+            [
+                F.cross_entropy(part, x_cat[:, k], reduction="none")
+                for k, part in enumerate(split_logits(logits, cards))
+            ],
+            dim=1,
+        )
+        per_row = per_row + (ce * masked).sum(1) / len(cards)
+    return per_row if reduction == "none" else per_row.mean()
+
+
+@torch.no_grad()
+def sample_coordinates(
+    model: torch.nn.Module,
+    n: int,
+    *,
+    steps: int,
+    generator: torch.Generator,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run both processes backwards from noise; all noise is drawn on the CPU generator so
+    the same seed gives the same rows on any device."""
+    cards = model.cardinalities
+    x = torch.randn(n, model.n_numeric, generator=generator).to(device)
+    codes = torch.tensor(cards, dtype=torch.long).repeat(n, 1).to(device)
+    still = torch.ones(n, len(cards), dtype=torch.bool, device=device)
+    grid = torch.linspace(1.0, 0.0, steps + 1)
+    for i in range(steps):
+        t, s = float(grid[i]), float(grid[i + 1])
+        tt = torch.full((n,), t, device=device)
+        eps_hat, logits = model(x, codes, tt)
+        if model.n_numeric:
+            a_t = alpha_bar(torch.tensor(t)).item()
+            a_s = alpha_bar(torch.tensor(s)).item() if s > 0 else 1.0
+            x0 = ((x - math.sqrt(1 - a_t) * eps_hat) / math.sqrt(a_t)).clamp(-6.0, 6.0)
+            if s <= 0:
+                x = x0
+            else:
+                ratio = a_t / a_s
+                c0 = math.sqrt(a_s) * (1 - ratio) / (1 - a_t)
+                ct = math.sqrt(ratio) * (1 - a_s) / (1 - a_t)
+                var = (1 - a_s) / (1 - a_t) * (1 - ratio)
+                noise = torch.randn(x.shape, generator=generator).to(device)
+                x = c0 * x0 + ct * x + math.sqrt(max(var, 0.0)) * noise
+        if cards:
+            unmask = (torch.rand(still.shape, generator=generator).to(device) < (t - s) / t) & still
+            for k, part in enumerate(split_logits(logits, cards)):
+                probs = torch.softmax(part.float(), dim=1)
+                u = torch.rand(n, 1, generator=generator).to(device)
+                draw = (probs.cumsum(1) < u).sum(1).clamp(max=cards[k] - 1)
+                codes[:, k] = torch.where(unmask[:, k], draw, codes[:, k])
+            still = still & ~unmask
+    return x, codes
