@@ -26,7 +26,10 @@ from synthgen._cli_common import (
     _bar,
     _spinner,
     console,
+    dp_capable,
     err_console,
+    print_budget,
+    with_budget,
 )
 from synthgen.errors import SynthgenError
 
@@ -104,8 +107,15 @@ def models(as_json: JsonOpt = False) -> None:
     if as_json:
         console.print_json(json.dumps(gens))
         return
+    private = dp_capable()
     for name, summary in gens.items():
-        console.print(f"[bold]{name:<16}[/bold] {summary}")
+        mark = "[green]DP[/green]" if name in private else "  "
+        console.print(f"[bold]{name:<16}[/bold] {mark} {summary}")
+    if private:
+        console.print(
+            "DP: can train under differential privacy "
+            "(synthgen train --model NAME --epsilon E [--delta D])."
+        )
 
 
 # -------------------------------------------------------------------- train
@@ -131,12 +141,28 @@ def train(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
     table: TableOpt = None,
     query: QueryOpt = None,
+    epsilon: Annotated[
+        float | None,
+        typer.Option(
+            "--epsilon",
+            help="Train under differential privacy, spending this budget ε (models marked DP "
+            "in `synthgen models`). The budget is recorded in the signed model directory.",
+        ),
+    ] = None,
+    delta: Annotated[
+        float | None,
+        typer.Option(
+            "--delta",
+            help="δ of the DP budget, with --epsilon (default 1e-6); must be well below 1/n, "
+            "n the number of training records.",
+        ),
+    ] = None,
 ) -> None:
     """Hold out records, fit a generator on the rest, write a signed model directory."""
     from synthgen.models.params import load_params
     from synthgen.workflow import train_model
 
-    params = load_params(params_file, param or [])
+    params = with_budget(model, load_params(params_file, param or []), epsilon, delta)
     with _bar(f"Training {model}") as bar:
         task = bar.add_task("train", total=None)  # indeterminate until epochs report
         result = train_model(
@@ -162,6 +188,7 @@ def train(
             "[yellow]No --schema was given: the schema was inferred (review it with "
             "`synthgen inspect -o schema.yaml` and pass it with --schema).[/yellow]"
         )
+    print_budget(result.model_dir, model)
     if result.dropped:
         console.print(f"Direct identifiers dropped: {', '.join(result.dropped)}")
     if result.faked:
@@ -278,10 +305,17 @@ def evaluate(
     if as_json:
         console.print_json(result.report.to_json())
         return
+    from synthgen.evaluation.report import describe_budget
+
     doc = result.report.to_dict()
     console.print(_summary_table(doc))
     for line in _worst_subgroups(doc["fidelity"].get("by_subgroup")):
         console.print(line)
+    console.print(
+        f"Differential privacy: {describe_budget(doc['privacy'].get('differential_privacy'))}",
+        markup=False,
+        highlight=False,
+    )
     console.print(f"Report written to [bold]{result.path}[/bold]")
     if result.records is not None:
         console.print(

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from synthgen._cli_common import EXIT_BLOCKED, JsonOpt, _bar, _spinner, console
 from synthgen.errors import InputError
+from synthgen.evaluation.report import describe_budget
+from synthgen.release.gate import DP_RULE
 
 policy_app = typer.Typer(
     help="Release policies: list the built-in profiles, show one.",
@@ -51,14 +54,24 @@ def _verdict_table(verdict: dict) -> Table:
             result = f"[dim]n/a{' (' + check['reason'] + ')' if check.get('reason') else ''}[/dim]"
         else:
             result = "[green]pass[/green]"
+        target = check.get("target")
+        if check["rule"] == DP_RULE and target is None:
+            target = "epsilon"  # the figure the DP check compares
         tbl.add_row(
             check["rule"],
-            _fmt(check.get("target")),
+            _fmt(target),
             _fmt(check.get("value")),
             f"{check.get('op', '')} {_fmt(check.get('threshold'))}",
             result,
         )
     return tbl
+
+
+def _failure(check: dict) -> str:
+    """A failing check in a few words; the DP check says what was wrong with ε."""
+    if check["rule"] == DP_RULE:
+        return f"{check['rule']} ({check['reason']})"
+    return check["rule"] + (f" ({check['target']})" if check.get("target") else "")
 
 
 # ------------------------------------------------------------------ release
@@ -124,14 +137,12 @@ def release(
         if result.bundle is not None:
             console.print(f"Signed bundle written to [bold]{result.bundle}[/bold]")
         elif not result.verdict.released:
-            failing = ", ".join(
-                f"{c['rule']}" + (f" ({c['target']})" if c.get("target") else "")
-                for c in verdict["checks"]
-                if not c["passed"]
-            )
-            console.print(f"[red]Blocked by policy '{result.policy.name}'[/red]: {failing}")
+            failing = ", ".join(_failure(c) for c in verdict["checks"] if not c["passed"])
+            console.print(f"[red]Blocked by policy '{result.policy.name}'[/red]: {escape(failing)}")
         else:
             console.print("Dry run: every rule passes; nothing was written.")
+        dp = (result.report.get("privacy") or {}).get("differential_privacy")
+        console.print(f"Differential privacy: {escape(describe_budget(dp))}", highlight=False)
     if not result.verdict.released:
         raise typer.Exit(EXIT_BLOCKED)
 
@@ -214,10 +225,16 @@ def verify(
     from synthgen.release.bundle import verify_bundle
 
     result = verify_bundle(bundle, public_key_path=key)
+    # the manifest is trusted only once verified: the budget is shown only then
+    budget = (result.manifest.get("provenance") or {}).get("privacy_budget") if result.ok else None
     if as_json:
-        console.print_json(json.dumps({"ok": result.ok, "problems": list(result.problems)}))
+        doc = {"ok": result.ok, "problems": list(result.problems)}
+        if result.ok:
+            doc["privacy_budget"] = budget
+        console.print_json(json.dumps(doc))
     elif result.ok:
         console.print(f"[green]Verified[/green]: {bundle} is signed by this key and intact.")
+        console.print(f"Differential privacy: {escape(describe_budget(budget))}", highlight=False)
     else:
         for problem in result.problems:
             console.print(f"[red]{problem}[/red]", markup=True, highlight=False)

@@ -21,8 +21,8 @@ from synthgen.data.io import TableWriter, read_table, table_format, write_table
 from synthgen.data.profile import ColumnProfile, profile_table
 from synthgen.data.schema import Schema
 from synthgen.data.sql import mask_url
-from synthgen.errors import InputError
-from synthgen.models import create_generator, load_generator
+from synthgen.errors import InputError, ParameterError
+from synthgen.models import Generator, create_generator, load_generator
 from synthgen.models.conditions import build_conditions
 from synthgen.models.modeldir import load_holdout_rows, read_model_json
 
@@ -131,6 +131,7 @@ def train_model(
     gen = create_generator(model, **params)  # unknown names/params fail before reading data
     typed, schema = load_cohort(source, schema, table=table, query=query)
     split = Cohort(typed).split(holdout, seed=seed)
+    check_delta(gen, len(split.train))
     started = time.perf_counter()
     gen.fit(split.train, schema, progress=progress)
     seconds = time.perf_counter() - started
@@ -180,6 +181,24 @@ def train_model(
         dropped=[c.name for c in schema.identifiers if c.handling == "drop"],
         faked=[c.name for c in schema.identifiers if c.handling == "fake"],
     )
+
+
+def check_delta(gen: Generator, n_train: int) -> None:
+    """Refuse a differential-privacy budget whose δ is not below 1/n.
+
+    δ bounds the chance that the guarantee fails outright; with δ >= 1/n a mechanism that
+    publishes one training record in full is (ε, δ)-DP. It must be well below 1/n.
+    """
+    params = gen.get_params()
+    delta = params.get("delta")
+    if not gen.supports_dp or params.get("epsilon") is None:
+        return
+    if isinstance(delta, (int, float)) and not isinstance(delta, bool) and delta >= 1 / n_train:
+        raise ParameterError(
+            f"delta {delta:g} is not below 1/n = 1/{n_train} = {1 / n_train:.2g} "
+            f"({n_train} training records): with such a delta a mechanism may publish whole "
+            "records; choose a delta well below 1/n (the default is 1e-6)"
+        )
 
 
 def _source_path(source: str | Path) -> str | None:
@@ -292,10 +311,11 @@ def evaluate_to_dir(
     Either ``model_dir`` (train and holdout come from its recorded split) or ``train``,
     ``holdout`` and ``schema`` (for a synthetic file made by any tool). ``shadow`` (settings
     such as ``{"n_targets": 10, "n_shadows": 8}``) runs the shadow-model attack with the model
-    directory's generator configuration. ``records`` also writes the custodian's worst-case
-    list (training records the attacks pick out, by row position in the source table, or in
-    the training file without a model directory): it holds no cell values but points at real
-    people, so it stays inside and never goes into a release.
+    directory's generator configuration; the model directory's privacy budget (when it was
+    trained under differential privacy) is recorded in the report. ``records`` also writes
+    the custodian's worst-case list (training records the attacks pick out, by row position
+    in the source table, or in the training file without a model directory): it holds no cell
+    values but points at real people, so it stays inside and never goes into a release.
     """
     from synthgen.data.atomic import atomic_dir
     from synthgen.evaluation.evaluate import evaluate
@@ -324,8 +344,9 @@ def evaluate_to_dir(
         n_source = len(train_df) + len(holdout_df)
         source_rows = np.setdiff1d(np.arange(n_source), split.holdout_rows)
         provenance = {"model_dir": str(model_dir)}
+        doc = read_model_json(Path(model_dir))
+        budget = doc.get("privacy_budget")  # model.json is signed: the budget spent
         if shadow is not None:
-            doc = read_model_json(Path(model_dir))
             params = {k: v for k, v in doc["params"].items()}
             shadow = {"generator_name": doc["generator"], "generator_params": params, **shadow}
     else:
@@ -338,6 +359,7 @@ def evaluate_to_dir(
         train_df = schema_obj.coerce(read_table(train), source=_source_label(train))
         holdout_df = schema_obj.coerce(read_table(holdout), source=_source_label(holdout))
         source_rows = None  # positions in the training file itself
+        budget = None  # a file from any tool: no budget is known
         provenance = {"train": _source_label(train), "holdout": _source_label(holdout)}
         if shadow is not None:
             raise InputError(
@@ -352,6 +374,7 @@ def evaluate_to_dir(
         seed=seed,
         shadow=shadow,
         targets=targets,
+        privacy_budget=budget,
         progress=progress,
     )
     report.provenance = {**provenance, "synthetic": _source_label(synthetic)}

@@ -51,6 +51,12 @@ class ColumnSpec:
         handling: for a direct identifier, ``"fake"`` (re-created as format-valid fake values at
             sampling time) or ``"drop"`` (left out of the synthetic cohort).
         datetime_format: a ``strftime`` format for text dates; None lets pandas parse ISO dates.
+        bounds: for a numeric, integer or datetime column, the range ``(lo, hi)`` its values
+            are known to lie in, declared by the custodian (public knowledge, not read off the
+            data; datetimes as ISO strings). Differentially private generators use it for
+            free; without it they spend part of their budget estimating one.
+        categories: for a categorical or boolean column, the declared set of its values
+            (strings; for booleans, true/false words). Same use as ``bounds``.
     """
 
     name: str
@@ -60,6 +66,8 @@ class ColumnSpec:
     pii: str | None = None
     handling: str | None = None
     datetime_format: str | None = None
+    bounds: tuple[float, float] | tuple[str, str] | None = None
+    categories: tuple[str, ...] | None = None
 
     def has(self, role: str) -> bool:
         """Whether the column carries ``role``."""
@@ -79,6 +87,10 @@ class ColumnSpec:
             out["handling"] = self.handling
         if self.datetime_format:
             out["datetime_format"] = self.datetime_format
+        if self.bounds is not None:
+            out["bounds"] = list(self.bounds)
+        if self.categories is not None:
+            out["categories"] = list(self.categories)
         if self.reason:
             out["reason"] = self.reason
         return out
@@ -88,7 +100,17 @@ def _problems_for_spec(name: str, raw: Any) -> tuple[ColumnSpec | None, list[str
     problems: list[str] = []
     if not isinstance(raw, Mapping):
         return None, [f"column '{name}' must be a mapping with 'kind' and 'role'"]
-    unknown = set(raw) - {"kind", "role", "roles", "pii", "handling", "datetime_format", "reason"}
+    unknown = set(raw) - {
+        "kind",
+        "role",
+        "roles",
+        "pii",
+        "handling",
+        "datetime_format",
+        "reason",
+        "bounds",
+        "categories",
+    }
     if unknown:
         problems.append(f"column '{name}' has unknown keys {sorted(unknown)}")
     kind = raw.get("kind")
@@ -119,6 +141,9 @@ def _problems_for_spec(name: str, raw: Any) -> tuple[ColumnSpec | None, list[str
                 problems.append(f"column '{name}': {pii} values can only be dropped, not faked")
     elif handling is not None:
         problems.append(f"column '{name}' has a handling but is not a direct identifier")
+    bounds, bound_problems = _parse_bounds(name, kind, raw.get("bounds"))
+    categories, category_problems = _parse_categories(name, kind, raw.get("categories"))
+    problems += bound_problems + category_problems
     if problems:
         return None, problems
     spec = ColumnSpec(
@@ -129,8 +154,87 @@ def _problems_for_spec(name: str, raw: Any) -> tuple[ColumnSpec | None, list[str
         pii=pii,
         handling=handling,
         datetime_format=raw.get("datetime_format"),
+        bounds=bounds,
+        categories=categories,
     )
     return spec, []
+
+
+def _parse_bounds(name: str, kind: Any, raw: Any) -> tuple[tuple | None, list[str]]:
+    """Validate declared ``bounds: [lo, hi]``: numbers (ISO dates for datetimes), lo < hi."""
+    if raw is None:
+        return None, []
+    if kind not in ("numeric", "integer", "datetime"):
+        return None, [
+            f"column '{name}' has bounds but is {kind}; bounds apply to numeric, integer and "
+            "datetime columns"
+        ]
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)) or len(raw) != 2:
+        return None, [f"column '{name}' has bounds {raw!r}; expected a list [lo, hi]"]
+    if kind == "datetime":
+        try:
+            stamps = [pd.Timestamp(str(v)) for v in raw]
+        except (ValueError, TypeError):
+            return None, [f"column '{name}' has bounds {list(raw)!r}; expected two ISO dates"]
+        if any(pd.isna(t) for t in stamps):
+            return None, [f"column '{name}' has bounds {list(raw)!r}; expected two ISO dates"]
+        if stamps[0].tzinfo is not None or stamps[1].tzinfo is not None:
+            stamps = [
+                t.tz_convert("UTC").tz_localize(None) if t.tzinfo is not None else t for t in stamps
+            ]
+        if not stamps[0] < stamps[1]:
+            return None, [f"column '{name}' has bounds {list(raw)!r}; lo must be before hi"]
+        return tuple(t.isoformat() for t in stamps), []
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
+        return None, [f"column '{name}' has bounds {list(raw)!r}; expected two numbers"]
+    lo, hi = float(raw[0]), float(raw[1])
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return None, [f"column '{name}' has bounds {list(raw)!r}; they must be finite"]
+    if not lo < hi:
+        return None, [f"column '{name}' has bounds {list(raw)!r}; lo must be less than hi"]
+    return (lo, hi), []
+
+
+def _parse_categories(name: str, kind: Any, raw: Any) -> tuple[tuple[str, ...] | None, list[str]]:
+    """Validate declared ``categories: [...]``: a non-empty list of distinct strings."""
+    if raw is None:
+        return None, []
+    if kind not in ("categorical", "boolean"):
+        return None, [
+            f"column '{name}' has categories but is {kind}; categories apply to categorical "
+            "and boolean columns"
+        ]
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)) or not raw:
+        return None, [f"column '{name}' has categories {raw!r}; expected a non-empty list"]
+    if any(v is None or isinstance(v, (list, tuple, dict)) for v in raw):
+        return None, [f"column '{name}' has categories with empty or nested entries"]
+    # YAML reads `yes`, `1` or `3.5` as bools and numbers: keep each as the text it was
+    values = tuple(category_text(v) for v in raw)
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        return None, [f"column '{name}' lists categories more than once: {', '.join(dupes)}"]
+    if kind == "boolean":
+        words = TRUE_WORDS | FALSE_WORDS
+        bad = [v for v in values if v.lower() not in words]
+        if bad:
+            return None, [
+                f"column '{name}' is boolean but its categories {bad} are not true/false words"
+            ]
+        if len({v.lower() in TRUE_WORDS for v in values}) < len(values):
+            return None, [f"column '{name}' lists the same boolean value more than once"]
+    return values, []
+
+
+def category_text(value: Any) -> str:
+    """The text form of a category value, as declared categories are compared to data values.
+
+    Booleans become ``true``/``false`` and whole floats lose their ``.0`` (``2.0`` -> ``2``).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 @dataclass(frozen=True)

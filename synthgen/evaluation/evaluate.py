@@ -8,12 +8,14 @@ subgroup, each next to the holdout-vs-train ceiling. Privacy
 (:mod:`synthgen.evaluation.privacy`): copies, distance to closest record, membership-inference
 attacks (distance, density ratio, optionally shadow models; also by subgroup, and the
 worst-case view), re-identification through quasi-identifiers, and singling out, linkability
-and attribute inference.
+and attribute inference, next to the formal guarantee when there is one: the differential
+privacy budget the generator spent (or the statement that there is none, and the numbers are
+an empirical audit only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -36,7 +38,7 @@ from synthgen.evaluation.privacy import (
     singling_out_risk,
 )
 from synthgen.evaluation.privacy.worst_case import worst_case
-from synthgen.evaluation.report import EvaluationReport
+from synthgen.evaluation.report import EvaluationReport, budget_section
 
 MIN_HOLDOUT = 20
 
@@ -95,6 +97,7 @@ def evaluate(
     targets: Sequence[str] | None = None,
     by_subgroup: bool = True,
     small_cell_k: int = 10,
+    privacy_budget: Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
     timings: dict[str, float] | None = None,
 ) -> EvaluationReport:
@@ -120,12 +123,17 @@ def evaluate(
             subgroup columns.
         small_cell_k: the plots' small-cell threshold: no bin or category of the report's
             figures stands for fewer real records.
+        privacy_budget: the differential-privacy budget the generator spent (its
+            ``privacy_budget_``, or ``model.json``'s ``privacy_budget``: ``epsilon``,
+            ``delta``, ``mechanism``, ``accountant``); None for a model that is not
+            differentially private. Recorded as ``privacy["differential_privacy"]``.
         progress: called as ``progress(done, total)`` as shadow generators are fitted.
         timings: if given, filled with the seconds each fidelity part took (benchmarks).
 
     Returns:
         A plain, versioned :class:`EvaluationReport`.
     """
+    dp_section = budget_section(privacy_budget)  # a malformed budget fails before the work
     if len(holdout) < MIN_HOLDOUT:
         raise InputError(
             f"the evaluation needs at least {MIN_HOLDOUT} holdout records (non-members); "
@@ -205,6 +213,7 @@ def evaluate(
         fidelity=fidelity,
         plots=plots,
         privacy={
+            "differential_privacy": dp_section,
             "copies": copies.to_dict(),
             "distance_to_closest_record": dcr.to_dict(),
             "membership_attacks": {name: a.to_dict() for name, a in attacks.items()},

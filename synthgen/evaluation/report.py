@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,77 @@ class EvaluationReport:
         except (OSError, ValueError):
             raise InputError(f"'{path}' is not a readable evaluation report") from None
         return cls.from_dict(raw)
+
+
+NOT_PRIVATE = "none: empirical audit only"
+"""What the report says of a model trained without differential privacy."""
+
+_BUDGET_KEYS = ("epsilon", "delta", "mechanism", "accountant")
+
+
+def _number(value: Any) -> str:
+    """A budget figure as people write it: ``1``, ``0.5``, ``1e-6``."""
+    text = f"{value:.4g}"
+    return re.sub(r"e([+-])0*(\d)", lambda m: "e" + m.group(1).replace("+", "") + m.group(2), text)
+
+
+def describe_budget(budget: Mapping[str, Any] | None) -> str:
+    """One line on a privacy budget: ``ε = 1, δ = 1e-6 (MST, zCDP)``, or :data:`NOT_PRIVATE`.
+
+    Args:
+        budget: a generator's ``privacy_budget_`` (``{"epsilon", "delta", "mechanism",
+            "accountant", ...}``), the ``differential_privacy`` section of a report, or None.
+    """
+    if not budget or not budget.get("epsilon"):
+        return NOT_PRIVATE
+    parts = [f"ε = {_number(float(budget['epsilon']))}"]
+    if budget.get("delta") is not None:
+        parts.append(f"δ = {_number(float(budget['delta']))}")
+    how = [str(budget[k]) for k in ("mechanism", "accountant") if budget.get(k)]
+    return ", ".join(parts) + (f" ({', '.join(how)})" if how else "")
+
+
+def budget_section(budget: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The report's ``privacy/differential_privacy`` entry for a spent budget (or none).
+
+    Raises:
+        InputError: ``budget`` is given but holds no positive, finite epsilon or a delta
+            outside [0, 1).
+    """
+    if budget is None:
+        return {"private": False, **dict.fromkeys(_BUDGET_KEYS), "statement": NOT_PRIVATE}
+    if not isinstance(budget, Mapping):
+        raise InputError(
+            f"privacy_budget must be a dict with epsilon and delta, found {type(budget).__name__}"
+        )
+    eps, delta = budget.get("epsilon"), budget.get("delta", 0.0)
+    problems = []
+    if (
+        isinstance(eps, bool)
+        or not isinstance(eps, (int, float))
+        or not (math.isfinite(eps) and eps > 0)
+    ):
+        problems.append(f"epsilon must be a positive number, found {eps!r}")
+    if delta is not None and (
+        isinstance(delta, bool) or not isinstance(delta, (int, float)) or not 0 <= delta < 1
+    ):
+        problems.append(f"delta must be a number in [0, 1), found {delta!r}")
+    if problems:
+        raise InputError("privacy_budget: " + "; ".join(problems))
+    section: dict[str, Any] = {"private": True, **{k: budget.get(k) for k in _BUDGET_KEYS}}
+    section["epsilon"] = float(eps)
+    section["delta"] = None if delta is None else float(delta)
+    # the accountant's scalar figures (rho, epsilon actually spent...); the itemised spends
+    # stay in the signed model directory and the bundle's manifest
+    details = {
+        k: v
+        for k, v in budget.items()
+        if k not in _BUDGET_KEYS and (v is None or isinstance(v, (str, int, float)))
+    }
+    if details:
+        section["details"] = details
+    section["statement"] = describe_budget(section)
+    return section
 
 
 def _plain(value: Any) -> Any:

@@ -179,7 +179,11 @@ class Generator(ABC):
         if self.privacy_budget_ is not None:
             # whether a column has missing values must not be read off the data for free:
             # a private model always returns the nullable dtype of each column's kind
-            self.dtypes_ = {c: schema_dtype(schema[c].kind, self.dtypes_[c]) for c in self.columns_}
+            # (identifiers are never learned: their fakes keep the training dtype)
+            self.dtypes_ = {
+                c: schema_dtype(schema[c].kind, self.dtypes_[c]) if c in model_cols else d
+                for c, d in self.dtypes_.items()
+            }
         self.fitted_ = True
         return self
 

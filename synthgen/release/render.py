@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
+from synthgen.evaluation.report import NOT_PRIVATE, describe_budget  # noqa: E402
 from synthgen.release._figures import _HOLD as _HOLD  # noqa: E402
 from synthgen.release._figures import _REAL as _REAL  # noqa: E402
 from synthgen.release._figures import _SYN as _SYN  # noqa: E402
@@ -214,6 +215,19 @@ def _privacy_rows(priv: dict[str, Any]) -> list[dict[str, str]]:
     return _rows(pairs)
 
 
+def _dp_view(priv: dict[str, Any]) -> dict[str, Any]:
+    """The line on differential privacy: the budget spent, or that there is none."""
+    section = priv.get("differential_privacy")
+    if not isinstance(section, dict):
+        return {"private": False, "statement": "not recorded in this report", "details": []}
+    private = bool(section.get("private"))
+    return {
+        "private": private,
+        "statement": describe_budget(section) if private else NOT_PRIVATE,
+        "details": _flatten(section.get("details") or {}) if private else [],
+    }
+
+
 def _subgroup_view(fid: dict[str, Any]) -> dict[str, Any] | None:
     by = fid.get("by_subgroup")
     if not isinstance(by, dict) or not by.get("groups"):
@@ -289,6 +303,7 @@ def _view(report: dict[str, Any], verdict: Any, output_check: Any) -> dict[str, 
         "min_count": plots.get("min_count"),
         "utility": _utility_view(fid),
         "privacy_rows": _privacy_rows(priv),
+        "dp": _dp_view(priv),
         "subgroups": _subgroup_view(fid),
         "sizes": _flatten(report.get("sizes") or {}),
         "settings": _flatten(report.get("settings") or {}),
@@ -397,7 +412,8 @@ def render_pdf(
         buf, metadata={"Title": "synthgen release report", "CreationDate": None, "ModDate": None}
     ) as pdf:
         v = view["verdict"]
-        lines = [f"Status: {v['status'].upper()}"]
+        dp_line = f"Differential privacy: {view['dp']['statement']}"
+        lines = [f"Status: {v['status'].upper()}", dp_line]
         if v["gated"]:
             lines += [f"Policy: {_fmt(v['policy'])}", ""]
             rows = [{**c, "result": "pass" if c["passed"] else "FAIL"} for c in v["checks"]]
@@ -418,11 +434,9 @@ def render_pdf(
                 t["rows"], ["model", "metric", "value", "interval", "ceiling", "difference"]
             ) + [""]
         _text_pages("3. Utility", lines or ["Not available."], pdf)
-        _text_pages(
-            "4. Privacy",
-            _table_lines(view["privacy_rows"], ["measure", "value", "interval", "ceiling"]),
-            pdf,
-        )
+        lines = [dp_line] + [f"  {k}: {val}" for k, val in view["dp"]["details"]] + [""]
+        lines += _table_lines(view["privacy_rows"], ["measure", "value", "interval", "ceiling"])
+        _text_pages("4. Privacy", lines, pdf)
         for name in ("roc", "dcr"):
             if name in figures:
                 pdf.savefig(figures.pop(name))

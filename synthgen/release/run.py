@@ -166,6 +166,7 @@ def release(
         k=pol.small_cell_k,
         action=pol.rare_categories,
     )
+    budget = doc.get("privacy_budget")  # model.json is signed: the budget is the one spent
     report = evaluate(
         train=split.train,
         holdout=split.holdout,
@@ -175,11 +176,12 @@ def release(
         shadow=shadow,
         targets=targets,
         small_cell_k=pol.small_cell_k,
+        privacy_budget=budget,
         progress=progress,
     )
     report.provenance = {"model_dir": str(model_dir), "synthetic": f"{n} records, seed {seed}"}
     full = report.to_dict()
-    verdict = gate(report=full, policy=pol, privacy_budget=doc.get("privacy_budget"))
+    verdict = gate(report=full, policy=pol, privacy_budget=budget)
     checked, summary = check_report(full, k=pol.small_cell_k)
     summary = OutputCheck(k=summary.k, items=summary.items + tuple(category_items))
     bundle = None

@@ -55,7 +55,7 @@ def diffusion_loss(
     eps = torch.randn(x_num.shape, generator=generator).to(device)
     a = alpha_bar(t)[:, None]
     noisy = a.sqrt() * x_num + (1 - a).sqrt() * eps
-    cards = model.cardinalities
+    cards = getattr(model, "_module", model).cardinalities  # also under Opacus' wrapper
     masked = torch.rand(x_cat.shape, generator=generator).to(device) < t[:, None]
     corrupted = mask_codes(x_cat, masked, cards)
     eps_hat, logits = model(noisy, corrupted, t)
