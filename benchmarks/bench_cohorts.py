@@ -405,8 +405,11 @@ def execute(
 def table(runs: list[dict[str, Any]]) -> str:
     order = {name: i for i, name in enumerate(COHORTS)}
     rows = []
-    for r in sorted(runs, key=lambda r: (order.get(r["cohort"], 99), r["cohort"], r["generator"])):
-        overrides = ", ".join(f"{k}={v}" for k, v in (r.get("overrides") or {}).items())
+    key = lambda r: (order.get(r["cohort"], 99), r["cohort"], r["generator"], r["seed"])  # noqa: E731
+    for r in sorted(runs, key=key):
+        labels = [f"{k}={v}" for k, v in (r.get("overrides") or {}).items()]
+        labels += [f"seed {r['seed']}"] if r["seed"] else []
+        overrides = ", ".join(labels)
         rows.append(
             [
                 r["cohort"],

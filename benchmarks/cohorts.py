@@ -59,6 +59,19 @@ def _add_roles(schema: Schema, name: str, *roles: str) -> Schema:
     return schema.update(name, roles=tuple(dict.fromkeys((*kept, *roles))))
 
 
+def _declare_ranges(schema: Schema, ranges: dict[str, tuple]) -> Schema:
+    """Declare the public range of each numeric column, as a custodian would on review.
+
+    The ranges come from the measurement scales and the study designs (an age range, a
+    Karnofsky score's 0-100, a follow-up's length), never from the records: a DP generator
+    uses them for free, and estimating them from a few hundred records under a budget of
+    ε = 1 is hopeless (see docs/differential-privacy.md). Other generators ignore them.
+    """
+    for name, bounds in ranges.items():
+        schema = schema.update(name, bounds=bounds)
+    return schema
+
+
 def _lifelines_datasets():
     try:
         import lifelines.datasets as datasets
@@ -79,6 +92,25 @@ def demo(*, rows: int | None = None) -> BenchCohort:
     # hypertension is the outcome `synthgen demo` models; followup_days / died are already
     # inferred as the time-to-event pair, identifiers as direct identifiers (never learned)
     schema = _add_roles(schema, DEMO_TARGET, "target").with_rules(*DEMO_RULES)
+    # adults; clinical measurement ranges; index dates 2015-2019 and follow-up to the end of
+    # 2024 by the study design (docs/demo_cohort.md)
+    schema = _declare_ranges(
+        schema,
+        {
+            "age": (18, 100),
+            "deprivation_quintile": (1, 5),
+            "bmi": (10, 70),
+            "systolic_bp": (60, 250),
+            "diastolic_bp": (30, 150),
+            "hba1c": (20, 150),
+            "total_cholesterol": (1, 15),
+            "ldl": (0, 10),
+            "egfr": (5, 200),
+            "creatinine": (20, 1000),
+            "index_date": ("2015-01-01", "2019-12-31"),
+            "followup_days": (0, 3653),
+        },
+    )
     return BenchCohort("demo", schema.coerce(df), schema, (DEMO_TARGET,))
 
 
@@ -96,6 +128,19 @@ def gbsg2() -> BenchCohort:
     # the utility target: can a model trained on synthetic patients predict who relapses?
     schema = _add_roles(schema, "time", "time_to_event_time")
     schema = _add_roles(schema, "cens", "time_to_event_event", "target")
+    # adult patients; tumour size in mm; nodes examined; receptor assays in fmol; follow-up
+    # of up to ten years
+    schema = _declare_ranges(
+        schema,
+        {
+            "age": (18, 100),
+            "tsize": (0, 150),
+            "pnodes": (0, 60),
+            "progrec": (0, 3000),
+            "estrec": (0, 3000),
+            "time": (0, 3650),
+        },
+    )
     return BenchCohort("gbsg2", schema.coerce(df), schema, ("cens",))
 
 
@@ -133,6 +178,23 @@ def actg175() -> BenchCohort:
     # utility target
     schema = _add_roles(schema, "days", "time_to_event_time")
     schema = _add_roles(schema, "cens", "time_to_event_event", "target")
+    # enrolment from age 12; weight in kg; the Karnofsky scale; days of prior antiretroviral
+    # therapy; CD4 / CD8 counts per mm3; follow-up of about three and a half years
+    schema = _declare_ranges(
+        schema,
+        {
+            "age": (12, 80),
+            "wtkg": (30, 200),
+            "karnof": (0, 100),
+            "preanti": (0, 3000),
+            "cd40": (0, 2000),
+            "cd420": (0, 2000),
+            "cd496": (0, 2000),
+            "cd80": (0, 7000),
+            "cd820": (0, 7000),
+            "days": (0, 1300),
+        },
+    )
     return BenchCohort("actg175", schema.coerce(df), schema, ("cens",))
 
 

@@ -257,7 +257,7 @@ class Generator(ABC):
             rate = (accepted + 1) / (drawn + 2)
             batch = int(min(MAX_BATCH_ROWS, max(1_000, 1.2 * (size - have) / rate)))
             (seq,) = seq.spawn(1)
-            raw = self._sample_model(batch, _int_seed(seq))
+            raw = self._sample_model_given(batch, _int_seed(seq), conds)
             typed = restore_dtypes(raw, self.dtypes_)
             hit = apply_conditions(typed, conds)
             drawn += batch
@@ -323,6 +323,14 @@ class Generator(ABC):
     @abstractmethod
     def _sample_model(self, n: int, seed: int) -> pd.DataFrame:
         """``n`` raw rows of the model's columns, determined by ``seed``."""
+
+    def _sample_model_given(self, n: int, seed: int, conds: list[Condition]) -> pd.DataFrame:
+        """Like :meth:`_sample_model`, for rows that must meet ``conds``.
+
+        The rows are filtered afterwards either way; a generator that can condition on some
+        of ``conds`` (e.g. fix a category) overrides this to raise the acceptance rate.
+        """
+        return self._sample_model(n, seed)
 
     @abstractmethod
     def _save_state(self, directory: Path) -> dict[str, Any]:

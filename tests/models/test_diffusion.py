@@ -88,7 +88,9 @@ def test_bad_parameters_are_named_together(cohort) -> None:
 
 def test_default_iterations_follow_the_cohort_size() -> None:
     gen = TabularDiffusion()
-    assert gen.resolved_iterations(500) == 400
+    assert gen.resolved_iterations(500) == 300  # 300 passes over one batch
+    assert gen.resolved_iterations(200) == 300
+    assert gen.resolved_iterations(100) == 300
     assert gen.resolved_iterations(2000) == 1172
     assert gen.resolved_iterations(100_000) == 1500
     assert TabularDiffusion(iterations=7).resolved_iterations(100_000) == 7
@@ -139,3 +141,19 @@ def test_conditions_are_met(cohort) -> None:
     gen = TabularDiffusion(**QUICK).fit(data, schema)
     out = gen.sample(40, seed=2, conditions=["sex=F"])
     assert len(out) == 40 and (out["sex"] == "F").all()
+
+
+def test_a_category_condition_is_inpainted_not_waited_for(cohort) -> None:
+    """A required category is fixed from the first reverse step: every draw meets it, however
+    rare, and the rest of the record is completed around it."""
+    from synthgen.models.conditions import build_conditions
+
+    data, schema = cohort
+    gen = TabularDiffusion(**QUICK).fit(data, schema)
+    rare = data["ethnicity"].value_counts().index[-1]
+    conds = build_conditions([f"ethnicity={rare}", "age>=60"], gen.schema_)
+    raw = gen._sample_model_given(200, 0, conds)
+    assert (raw["ethnicity"] == rare).all()  # the equality is pinned ...
+    assert raw["age"].lt(60).any()  # ... a range is left to the filter
+    out = gen.sample(30, seed=1, conditions=[f"ethnicity={rare}", "age>=60"])
+    assert (out["ethnicity"] == rare).all() and (out["age"] >= 60).all()

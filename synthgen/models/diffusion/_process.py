@@ -83,13 +83,21 @@ def sample_coordinates(
     steps: int,
     generator: torch.Generator,
     device: torch.device,
+    fixed: dict[int, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run both processes backwards from noise; all noise is drawn on the CPU generator so
-    the same seed gives the same rows on any device."""
+    the same seed gives the same rows on any device.
+
+    ``fixed`` maps a code column to a level that every row keeps from the start: the network
+    completes the rest of the record around it (inpainting, exact for the masked process).
+    """
     cards = model.cardinalities
     x = torch.randn(n, model.n_numeric, generator=generator).to(device)
     codes = torch.tensor(cards, dtype=torch.long).repeat(n, 1).to(device)
     still = torch.ones(n, len(cards), dtype=torch.bool, device=device)
+    for k, level in (fixed or {}).items():
+        codes[:, k] = level
+        still[:, k] = False
     grid = torch.linspace(1.0, 0.0, steps + 1)
     for i in range(steps):
         t, s = float(grid[i]), float(grid[i + 1])

@@ -42,7 +42,7 @@ class TabularDiffusion(Generator):
     """Mixed-type tabular diffusion (Gaussian for numerics, masked for categories).
 
     Args:
-        iterations: optimiser steps; None picks ``clip(300 * n / batch_size, 400, 1500)``:
+        iterations: optimiser steps; None picks ``clip(300 * n / batch_size, 200, 1500)``:
             300 passes over the data (as SDV's TVAE makes) for small cohorts, at most 1,500
             steps for large ones, which keeps training within TVAE's time at any size.
         batch_size: records per step (capped at the number of records).
@@ -69,7 +69,7 @@ class TabularDiffusion(Generator):
         *,
         iterations: int | None = None,
         batch_size: int = 512,
-        width: int = 256,
+        width: int = 192,
         depth: int = 3,
         embed_dim: int = 16,
         dropout: float = 0.0,
@@ -154,7 +154,7 @@ class TabularDiffusion(Generator):
         if self.iterations is not None:
             return int(self.iterations)
         batch = min(self.batch_size, n)
-        return int(np.clip(round(300 * n / batch), 400, 1500))
+        return int(np.clip(round(300 * n / batch), 200, 1500))
 
     # ------------------------------------------------------------------ fit
     def _fit(self, data: pd.DataFrame, progress: Callable[[int, int], None] | None) -> None:
@@ -245,6 +245,22 @@ class TabularDiffusion(Generator):
 
     # --------------------------------------------------------------- sample
     def _sample_model(self, n: int, seed: int) -> pd.DataFrame:
+        return self._sample_fixed(n, seed, {})
+
+    def _sample_model_given(self, n: int, seed: int, conds: list) -> pd.DataFrame:
+        """Categories required by ``column=value`` conditions are fixed from the first step."""
+        fixed = {}
+        for cond in conds:
+            if cond.op not in ("=", "=="):
+                continue
+            for k, spec in enumerate(self.encoder_.categorical_):
+                if spec.name == cond.column:
+                    level = _level_of(spec.levels, cond.value)
+                    if level is not None:
+                        fixed[k] = level
+        return self._sample_fixed(n, seed, fixed)
+
+    def _sample_fixed(self, n: int, seed: int, fixed: dict[int, int]) -> pd.DataFrame:
         import torch
 
         from synthgen.models.diffusion._process import sample_coordinates
@@ -257,7 +273,7 @@ class TabularDiffusion(Generator):
         parts = []
         for size in chunk_sizes(n, SAMPLE_BATCH):
             x, codes = sample_coordinates(
-                net, size, steps=self.sampling_steps, generator=gen, device=device
+                net, size, steps=self.sampling_steps, generator=gen, device=device, fixed=fixed
             )
             parts.append(self.encoder_.decode(x.cpu().numpy(), codes.cpu().numpy(), decode_rng))
         self.network_ = net.cpu()
@@ -321,6 +337,14 @@ class TabularDiffusion(Generator):
             ) from None
         self.network_ = net.eval()
         self.iterations_ = int(meta.get("iterations", 0))
+
+
+def _level_of(levels: list[Any], value: Any) -> int | None:
+    """The code of ``value`` among a column's levels (text compared as text), if any."""
+    for i, level in enumerate(levels):
+        if level is not None and (level == value or str(level) == str(value)):
+            return i
+    return None
 
 
 def lr_factor(step: int, total: int, warmup: int = 50) -> float:

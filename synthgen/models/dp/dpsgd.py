@@ -42,6 +42,9 @@ PREPROCESS_SHARE = 0.1
 #: share of delta set aside for thresholded category counts (when any must be estimated)
 CATEGORY_DELTA_SHARE = 0.5
 HIST_BINS = 64
+#: Opacus' default RDP orders stop at 63; small budgets need higher ones (for ρ-zCDP the best
+#: order is about 1 + sqrt(log(1/δ)/ρ): near 280 at ε = 0.1, δ = 1e-6)
+ORDERS = (*DEFAULT_ORDERS, 80, 100, 128, 160, 200, 256, 320, 400, 512, 768, 1024, 2048, 4096)
 MICRO_BATCH = 4096  # records per forward pass within one DP-SGD step
 
 
@@ -54,7 +57,7 @@ def composed_epsilon(
     """ε of DP-SGD composed with a ``rho``-zCDP preprocessing step, at ``delta``."""
     from opacus.accountants.analysis.rdp import get_privacy_spent
 
-    orders = list(DEFAULT_ORDERS)
+    orders = list(ORDERS)
     rdp = dpsgd_rdp(
         noise_multiplier=noise_multiplier, sample_rate=sample_rate, steps=steps, orders=orders
     )
