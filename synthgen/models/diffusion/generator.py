@@ -44,7 +44,8 @@ class TabularDiffusion(Generator):
     Args:
         iterations: optimiser steps; None picks ``clip(300 * n / batch_size, 200, 1500)``:
             300 passes over the data (as SDV's TVAE makes) for small cohorts, at most 1,500
-            steps for large ones, which keeps training within TVAE's time at any size.
+            steps for large ones (faster than TVAE's defaults on the benchmark cohorts, see
+            docs/generators.md).
         batch_size: records per step (capped at the number of records).
         width, depth, embed_dim, dropout: the residual MLP.
         learning_rate, weight_decay: AdamW, with the learning rate decayed to a tenth.

@@ -144,7 +144,6 @@ def private_encoder(
             enc.categorical_.append(
                 CategoricalCode(dom.name, kinds[dom.name], [*_levels(dom), None])
             )
-    enc.dp_domains_ = domains
     return enc, budget
 
 
