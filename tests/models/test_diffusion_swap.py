@@ -1,0 +1,98 @@
+"""Same-outcome column swapping in the diffusion generator's training batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthgen.data.infer import infer_schema
+from synthgen.errors import ParameterError
+from synthgen.models.diffusion import TabularDiffusion
+from synthgen.models.diffusion._encoding import TableEncoder
+from synthgen.models.diffusion._swap import ColumnSwap, same_group_partners
+
+QUICK = {"iterations": 30, "width": 32, "depth": 1, "sampling_steps": 8}
+
+
+def _frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    x = np.where(y, rng.normal(3.0, 1.0, n), rng.normal(0.0, 1.0, n))
+    x[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame(
+        {
+            "x": x,
+            "z": rng.normal(0, 1, n),
+            "c": rng.choice(["a", "b", "c"], n).astype(object),
+            "y": y,
+        }
+    )
+
+
+KINDS = {"x": "numeric", "z": "numeric", "c": "categorical", "y": "boolean"}
+
+
+def test_partners_are_a_permutation_within_each_group() -> None:
+    groups = torch.tensor([0, 1, 0, 1, 1, 2, 0, 0, 3, 3, 5])
+    partner = same_group_partners(groups, torch.Generator().manual_seed(0))
+    assert sorted(partner.tolist()) == list(range(len(groups)))  # everyone is someone's partner
+    assert torch.equal(groups[partner], groups)
+    assert partner[5] == 5 and partner[10] == 10  # alone in its group: itself
+    moved = partner != torch.arange(len(groups))
+    assert moved[groups != 2].sum() >= 8  # not the identity
+
+
+def test_swaps_stay_within_the_outcome_and_move_whole_columns() -> None:
+    frame = _frame()
+    enc = TableEncoder().fit(frame, KINDS)
+    x_num, observed, x_cat = enc.encode(frame)
+    swap = ColumnSwap(enc, "y", share=0.5)
+    groups = torch.from_numpy(swap.groups(x_num, observed, x_cat))
+    y_code = [s.name for s in enc.categorical_].index("y")
+    assert torch.equal(groups, torch.from_numpy(x_cat[:, y_code]))
+    tensors = (torch.from_numpy(x_num), torch.from_numpy(observed), torch.from_numpy(x_cat))
+    n2, o2, c2 = swap(*tensors, groups, torch.Generator().manual_seed(1))
+    assert torch.equal(c2[:, y_code], tensors[2][:, y_code])  # the outcome is never swapped
+    # about half of each other column's values changed place, never across outcomes
+    changed = (n2[:, 1] != tensors[0][:, 1]).float().mean().item()
+    assert 0.35 < changed < 0.6
+    # x's value, observed flag and missing code travel together (flags follow the categories)
+    assert torch.equal(~o2[:, 0], c2[:, len(enc.categorical_)].bool())
+    assert not torch.equal(o2[:, 0], tensors[1][:, 0])
+    # each value still comes from a record with the same outcome: per-outcome multisets kept
+    for g in (0, 1):
+        rows = groups == g
+        before = np.sort(tensors[0][rows, 1].numpy())
+        after = np.sort(n2[rows, 1].numpy())
+        assert set(after.tolist()) <= set(before.tolist())
+
+
+def test_numeric_targets_are_grouped_by_decile_and_no_target_pairs_anyone() -> None:
+    frame = _frame()
+    enc = TableEncoder().fit(frame, KINDS)
+    x_num, observed, x_cat = enc.encode(frame)
+    by_z = ColumnSwap(enc, "z", share=0.5).groups(x_num, observed, x_cat)
+    assert set(np.unique(by_z)) == set(range(10))
+    by_x = ColumnSwap(enc, "x", share=0.5).groups(x_num, observed, x_cat)
+    assert (by_x[~observed[:, 0]] == 10).all()  # missing targets are a group of their own
+    none = ColumnSwap(enc, None, share=0.5)
+    assert (none.groups(x_num, observed, x_cat) == 0).all() and none.n_columns == 4
+
+
+def test_share_zero_changes_nothing_and_bad_shares_are_refused() -> None:
+    frame = _frame()
+    schema = infer_schema(frame).update("y", roles=("target",))
+    a = TabularDiffusion(**QUICK, seed=2).fit(frame, schema).sample(40, seed=0)
+    b = TabularDiffusion(**QUICK, swap_share=0.0, seed=2).fit(frame, schema).sample(40, seed=0)
+    c = TabularDiffusion(**QUICK, swap_share=0.5, seed=2).fit(frame, schema).sample(40, seed=0)
+    d = TabularDiffusion(**QUICK, swap_share=0.5, seed=2).fit(frame, schema).sample(40, seed=0)
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(c, d)  # seeded
+    assert not a.equals(c)
+    for bad in (-0.1, 1.5, "half", None):
+        with pytest.raises(ParameterError, match="swap_share"):
+            TabularDiffusion(swap_share=bad).fit(frame, schema)
+    with pytest.raises(ParameterError, match="swap_share must be 0 under epsilon"):
+        TabularDiffusion(swap_share=0.5, epsilon=1.0).fit(frame, schema)
