@@ -242,6 +242,23 @@ def plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def evaluate_figures(cohort: BenchCohort, split, synthetic, *, seed: int, n_boot: int) -> dict:
+    """``synthgen.evaluate`` (no subgroups) of one synthetic cohort, reduced to :func:`figures`."""
+    import synthgen as sg
+
+    report = sg.evaluate(
+        train=split.train,
+        holdout=split.holdout,
+        synthetic=synthetic,
+        schema=cohort.schema,
+        seed=seed,
+        n_boot=n_boot,
+        targets=list(cohort.targets),
+        by_subgroup=False,
+    )
+    return figures(report.to_dict(), cohort.targets)
+
+
 def run_one(
     cohort: BenchCohort, split, generator: str, params: dict[str, Any], *, seed: int, n_boot: int
 ) -> dict[str, Any]:
@@ -261,18 +278,8 @@ def run_one(
         out["sample_s"] = round(time.perf_counter() - start, 2)
         del gen
         start = time.perf_counter()
-        report = sg.evaluate(
-            train=split.train,
-            holdout=split.holdout,
-            synthetic=synthetic,
-            schema=cohort.schema,
-            seed=seed,
-            n_boot=n_boot,
-            targets=list(cohort.targets),
-            by_subgroup=False,
-        )
+        out["figures"] = evaluate_figures(cohort, split, synthetic, seed=seed, n_boot=n_boot)
         out["eval_s"] = round(time.perf_counter() - start, 2)
-        out["figures"] = figures(report.to_dict(), cohort.targets)
         out["error"] = None
     except Exception as exc:  # one failing generator must not end a run of hours
         traceback.print_exc(file=sys.stderr)
