@@ -408,6 +408,27 @@ def execute(
     return runs
 
 
+def execute_from_arguments(
+    jobs: list[dict[str, Any]], args: argparse.Namespace, kind: str
+) -> list[dict[str, Any]]:
+    """:func:`execute` with the settings of the shared command line (``common_arguments``)."""
+    meta = {
+        "kind": kind,
+        "quick": args.quick,
+        "note": "quick smoke run, not results" if args.quick else None,
+    }
+    return execute(
+        jobs,
+        out=args.out,
+        meta=meta,
+        seed=args.seed,
+        n_boot=args.n_boot,
+        holdout=args.holdout,
+        demo_rows=args.demo_rows,
+        resume=args.resume,
+    )
+
+
 # ------------------------------------------------------------------ the table
 def table(runs: list[dict[str, Any]]) -> str:
     order = {name: i for i, name in enumerate(COHORTS)}
@@ -518,21 +539,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for c in args.cohorts
         for g in generators
     ]
-    meta = {
-        "kind": KIND,
-        "quick": args.quick,
-        "note": "quick smoke run, not results" if args.quick else None,
-    }
-    runs = execute(
-        jobs,
-        out=args.out,
-        meta=meta,
-        seed=args.seed,
-        n_boot=args.n_boot,
-        holdout=args.holdout,
-        demo_rows=args.demo_rows,
-        resume=args.resume,
-    )
+    runs = execute_from_arguments(jobs, args, KIND)
     print(table(runs) + "\n\n" + _tables.NOTES)
     print(f"\n{len(runs)} runs in {args.out}", file=sys.stderr)
 

@@ -179,21 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         "epsilon_label": epsilon_label(eps),
                     }
                 )
-    meta = {
-        "kind": KIND,
-        "quick": args.quick,
-        "note": "quick smoke run, not results" if args.quick else None,
-    }
-    runs = bc.execute(
-        jobs,
-        out=args.out,
-        meta=meta,
-        seed=args.seed,
-        n_boot=args.n_boot,
-        holdout=args.holdout,
-        demo_rows=args.demo_rows,
-        resume=args.resume,
-    )
+    runs = bc.execute_from_arguments(jobs, args, KIND)
     print(table(runs) + "\n\n" + NOTES + "\n" + _tables.NOTES)
     print(f"\n{len(runs)} runs in {args.out}", file=sys.stderr)
 

@@ -157,6 +157,11 @@ def table(runs: list[dict[str, Any]]) -> str:
     return _tables.markdown(headers, rows) + "\n\nmean ± standard error over seeds 0..S-1"
 
 
+def run_key(run: dict[str, Any]) -> tuple[str, str, str]:
+    """Runs with the same cohort, generator and overrides replace each other."""
+    return run["cohort"], run["generator"], json.dumps(run["overrides"], sort_keys=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cohort", default="gbsg2", choices=list(COHORTS))
@@ -196,12 +201,7 @@ def main(argv: list[str] | None = None) -> None:
             "machine": info,
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        key = (run["cohort"], run["generator"], json.dumps(run["overrides"], sort_keys=True))
-        runs = [
-            r
-            for r in runs
-            if (r["cohort"], r["generator"], json.dumps(r["overrides"], sort_keys=True)) != key
-        ] + [run]
+        runs = [r for r in runs if run_key(r) != run_key(run)] + [run]
         bc.save_runs(args.out, runs, {"kind": KIND})
         print(f"  done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     print(table(runs))
