@@ -5,6 +5,12 @@ Dhariwal (2021): ``x_t = sqrt(a(t)) x_0 + sqrt(1 - a(t)) eps``. Categories follo
 ("masked") diffusion: each code is replaced by its mask token with probability ``t``. One noise
 level ``t`` drives both, so the network sees a consistent corruption of the whole record, and
 sampling runs both backwards together from pure noise and all-masked codes (as in TabDiff).
+
+The outcome (the schema's categorical target) can be singled out: in training it is also hidden
+from a share of records, so the one network learns the record both with and without its
+outcome; in sampling it is drawn first, from the network's own prediction with everything
+masked, and the rest of the record is completed around it, optionally with classifier-free
+guidance (Ho & Salimans, 2022) that strengthens the outcome's bearing on the other columns.
 """
 
 from __future__ import annotations
@@ -44,10 +50,14 @@ def diffusion_loss(
     x_cat: torch.Tensor,
     generator: torch.Generator,
     reduction: str = "mean",
+    hide: tuple[int, float] | None = None,
 ) -> torch.Tensor:
     """Noise-prediction MSE on observed numerics plus cross-entropy on masked codes.
 
     With ``reduction="none"`` the loss of each record is returned (DP-SGD clips per record).
+    ``hide=(k, share)`` also masks code column ``k`` (the outcome) in a ``share`` of the
+    records, whatever the noise level, so that the network learns to complete records whose
+    outcome is unknown (the unconditional half of classifier-free guidance).
     """
     n = max(x_num.shape[0], x_cat.shape[0])
     device = x_num.device
@@ -57,6 +67,9 @@ def diffusion_loss(
     noisy = a.sqrt() * x_num + (1 - a).sqrt() * eps
     cards = getattr(model, "_module", model).cardinalities  # also under Opacus' wrapper
     masked = torch.rand(x_cat.shape, generator=generator).to(device) < t[:, None]
+    if hide is not None:
+        k, share = hide
+        masked[:, k] |= torch.rand(n, generator=generator).to(device) < share
     corrupted = mask_codes(x_cat, masked, cards)
     eps_hat, logits = model(noisy, corrupted, t)
     per_row = torch.zeros(n, device=device)
@@ -84,12 +97,17 @@ def sample_coordinates(
     generator: torch.Generator,
     device: torch.device,
     fixed: dict[int, int] | None = None,
+    outcome: int | None = None,
+    guidance: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run both processes backwards from noise; all noise is drawn on the CPU generator so
     the same seed gives the same rows on any device.
 
     ``fixed`` maps a code column to a level that every row keeps from the start: the network
     completes the rest of the record around it (inpainting, exact for the masked process).
+    ``outcome`` is a code column drawn before anything else (unless fixed), from the
+    network's prediction for an all-masked, all-noise record; ``guidance`` > 0 then steers the
+    rest of the record by ``(1 + w) f(x | outcome) - w f(x)`` (classifier-free guidance).
     """
     cards = model.cardinalities
     x = torch.randn(n, model.n_numeric, generator=generator).to(device)
@@ -98,11 +116,22 @@ def sample_coordinates(
     for k, level in (fixed or {}).items():
         codes[:, k] = level
         still[:, k] = False
+    if outcome is not None and still[0, outcome]:
+        _, logits = model(x, codes, torch.ones(n, device=device))
+        codes[:, outcome] = _draw(split_logits(logits, cards)[outcome], generator, device)
+        still[:, outcome] = False
+    guided = outcome is not None and guidance > 0
     grid = torch.linspace(1.0, 0.0, steps + 1)
     for i in range(steps):
         t, s = float(grid[i]), float(grid[i + 1])
         tt = torch.full((n,), t, device=device)
         eps_hat, logits = model(x, codes, tt)
+        if guided:
+            blind = codes.clone()
+            blind[:, outcome] = cards[outcome]
+            eps_u, logits_u = model(x, blind, tt)
+            eps_hat = eps_hat + guidance * (eps_hat - eps_u)
+            logits = logits + guidance * (logits - logits_u)
         if model.n_numeric:
             a_t = alpha_bar(torch.tensor(t)).item()
             a_s = alpha_bar(torch.tensor(s)).item() if s > 0 else 1.0
@@ -119,9 +148,14 @@ def sample_coordinates(
         if cards:
             unmask = (torch.rand(still.shape, generator=generator).to(device) < (t - s) / t) & still
             for k, part in enumerate(split_logits(logits, cards)):
-                probs = torch.softmax(part.float(), dim=1)
-                u = torch.rand(n, 1, generator=generator).to(device)
-                draw = (probs.cumsum(1) < u).sum(1).clamp(max=cards[k] - 1)
+                draw = _draw(part, generator, device)
                 codes[:, k] = torch.where(unmask[:, k], draw, codes[:, k])
             still = still & ~unmask
     return x, codes
+
+
+def _draw(logits: torch.Tensor, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    """One level per row from ``softmax(logits)`` (inverse CDF with CPU-drawn uniforms)."""
+    probs = torch.softmax(logits.float(), dim=1)
+    u = torch.rand(logits.shape[0], 1, generator=generator).to(device)
+    return (probs.cumsum(1) < u).sum(1).clamp(max=logits.shape[1] - 1)

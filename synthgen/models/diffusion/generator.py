@@ -28,6 +28,8 @@ from synthgen.models.diffusion._encoding import TableEncoder
 
 PROGRESS_EVERY = 25
 SAMPLE_BATCH = 25_000
+OUTCOME_DROPOUT = 0.15
+"""Share of training records whose outcome is hidden (the unconditional half of guidance)."""
 
 
 def _device(choice: str):
@@ -48,6 +50,13 @@ class TabularDiffusion(Generator):
             docs/generators.md).
         batch_size: records per step (capped at the number of records).
         width, depth, embed_dim, dropout: the residual MLP.
+        guidance: classifier-free guidance weight on the outcome (the schema's first
+            categorical or boolean ``target``). Each record's outcome is drawn first and the
+            rest of it is completed with ``(1 + w)`` times the outcome-aware prediction minus
+            ``w`` times the outcome-blind one; 0 completes the record without the push. Larger
+            values strengthen the outcome's dependence on the other columns (better
+            train-on-synthetic utility on small cohorts) at some cost in fidelity
+            (docs/generators.md). Without such a target there is no outcome and no guidance.
         swap_share: probability that a training record's column value is swapped with that of
             a record with the same outcome (see :mod:`._swap`): 0 (off) by default; 0.5 lowers
             membership risk on small cohorts at some cost in fidelity (docs/generators.md).
@@ -78,6 +87,7 @@ class TabularDiffusion(Generator):
         depth: int = 3,
         embed_dim: int = 16,
         dropout: float = 0.0,
+        guidance: float = 1.0,
         swap_share: float = 0.0,
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
@@ -96,6 +106,7 @@ class TabularDiffusion(Generator):
         self.depth = depth
         self.embed_dim = embed_dim
         self.dropout = dropout
+        self.guidance = guidance
         self.swap_share = swap_share
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -142,6 +153,8 @@ class TabularDiffusion(Generator):
             v = getattr(self, name)
             if not is_num(v) or not v > 0:
                 problems.append(f"{name} must be a positive number, got {v!r}")
+        if not is_num(self.guidance) or not 0 <= self.guidance <= 10:
+            problems.append(f"guidance must be a number in [0, 10], got {self.guidance!r}")
         if not is_num(self.swap_share) or not 0 <= self.swap_share <= 1:
             problems.append(f"swap_share must be a number in [0, 1], got {self.swap_share!r}")
         elif self.swap_share > 0 and self.epsilon is not None:
@@ -195,6 +208,8 @@ class TabularDiffusion(Generator):
             self.encoder_ = TableEncoder(max_categories=self.max_categories).fit(data, kinds)
             budget = None
         x_num, observed, x_cat = self.encoder_.encode(data)
+        targets = [c for c in self.schema_.with_role("target") if c in kinds]
+        self.outcome_ = self._outcome_code(targets)
         device = _device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(self.seed))
@@ -214,7 +229,6 @@ class TabularDiffusion(Generator):
             gen = torch.Generator().manual_seed(int(self.seed))
             steps = self.resolved_iterations(len(data))
             if budget is None:
-                targets = [c for c in self.schema_.with_role("target") if c in kinds]
                 swap = ColumnSwap(self.encoder_, targets[0] if targets else None, self.swap_share)
                 groups = torch.from_numpy(swap.groups(x_num, observed, x_cat))
                 ema = self._train(net, tensors, steps, gen, progress, swap, groups)
@@ -226,6 +240,16 @@ class TabularDiffusion(Generator):
                 )
         self.network_ = ema.cpu().eval()
         self.iterations_ = steps
+
+    def _outcome_code(self, targets: list[str]) -> int | None:
+        """The code column of the first target, when it is categorical or boolean."""
+        names = [spec.name for spec in self.encoder_.categorical_]
+        return names.index(targets[0]) if targets and targets[0] in names else None
+
+    @property
+    def hide(self) -> tuple[int, float] | None:
+        """What :func:`._process.diffusion_loss` hides: the outcome, from a share of records."""
+        return None if self.outcome_ is None else (self.outcome_, OUTCOME_DROPOUT)
 
     def _train(self, net, tensors, steps: int, gen, progress, swap, groups) -> Any:
         import torch
@@ -248,7 +272,7 @@ class TabularDiffusion(Generator):
             idx = order[pos : pos + batch].to(tensors[0].device)
             pos += batch
             rows = swap(*(x[idx] for x in tensors), groups[idx.cpu()], gen)
-            loss = diffusion_loss(net, *rows, generator=gen)
+            loss = diffusion_loss(net, *rows, generator=gen, hide=self.hide)
             if not torch.isfinite(loss):
                 raise ModelError(
                     f"{self.name}: training diverged at step {step}; lower learning_rate"
@@ -292,7 +316,14 @@ class TabularDiffusion(Generator):
         parts = []
         for size in chunk_sizes(n, SAMPLE_BATCH):
             x, codes = sample_coordinates(
-                net, size, steps=self.sampling_steps, generator=gen, device=device, fixed=fixed
+                net,
+                size,
+                steps=self.sampling_steps,
+                generator=gen,
+                device=device,
+                fixed=fixed,
+                outcome=self.outcome_,
+                guidance=float(self.guidance),
             )
             parts.append(self.encoder_.decode(x.cpu().numpy(), codes.cpu().numpy(), decode_rng))
         self.network_ = net.cpu()
@@ -326,6 +357,7 @@ class TabularDiffusion(Generator):
             },
             "encoder": doc,
             "iterations": self.iterations_,
+            "outcome": self.outcome_,
         }
 
     def _load_state(self, directory: Path, meta: dict[str, Any]) -> None:
@@ -354,8 +386,14 @@ class TabularDiffusion(Generator):
             raise ModelError(
                 f"the saved diffusion model could not be loaded ({type(exc).__name__})"
             ) from None
+        outcome = meta.get("outcome")
+        if outcome is not None and not (
+            isinstance(outcome, int) and 0 <= outcome < len(self.encoder_.categorical_)
+        ):
+            raise ModelError("the saved diffusion model names an outcome column it does not have")
         self.network_ = net.eval()
         self.iterations_ = int(meta.get("iterations", 0))
+        self.outcome_ = outcome
 
 
 def _level_of(levels: list[Any], value: Any) -> int | None:

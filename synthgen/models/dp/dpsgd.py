@@ -295,7 +295,11 @@ def train_private(
                 idx = chosen[start : start + MICRO_BATCH]
                 capture.seen.clear()
                 losses = diffusion_loss(
-                    net, *(x[idx] for x in tensors), generator=generator, reduction="none"
+                    net,
+                    *(x[idx] for x in tensors),
+                    generator=generator,
+                    reduction="none",
+                    hide=gen.hide,
                 )
                 if not torch.isfinite(losses).all():
                     raise ModelError(
