@@ -146,7 +146,7 @@ def test_the_outcome_survives_saving_and_a_bad_one_is_refused(tmp_path) -> None:
     state = tmp_path / "state"
     state.mkdir()
     meta = gen._save_state(state)
-    for bad in (99, -1, "y"):
+    for bad in (99, -1, "y", True):
         with pytest.raises(ModelError, match="outcome"):
             TabularDiffusion()._load_state(state, {**meta, "outcome": bad})
 

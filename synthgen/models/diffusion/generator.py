@@ -388,7 +388,7 @@ class TabularDiffusion(Generator):
             ) from None
         outcome = meta.get("outcome")
         if outcome is not None and not (
-            isinstance(outcome, int) and 0 <= outcome < len(self.encoder_.categorical_)
+            type(outcome) is int and 0 <= outcome < len(self.encoder_.categorical_)
         ):
             raise ModelError("the saved diffusion model names an outcome column it does not have")
         self.network_ = net.eval()
