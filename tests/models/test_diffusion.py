@@ -46,8 +46,8 @@ def test_encoder_round_trip_keeps_values_and_missingness() -> None:
     back = enc.decode(x_num, codes, np.random.default_rng(0))
     assert back["x"].isna().equals(frame["x"].isna())
     ok = frame["x"].notna()
-    # the quantile grid holds every value below 1,000 records, so the map is exact up to the
-    # float32 normal scores (steep in the tails)
+    # encoding and decoding are inverse maps through the same piecewise-linear grid, so a
+    # value comes back exactly, up to the float32 normal scores (steep in the tails)
     np.testing.assert_allclose(back.loc[ok, "x"], frame.loc[ok, "x"], rtol=1e-4)
     np.testing.assert_array_equal(back["k"], frame["k"])
     assert (back["when"] - frame["when"]).abs().max() <= pd.Timedelta("1s")

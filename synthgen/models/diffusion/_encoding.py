@@ -2,7 +2,19 @@
 
 Numeric, integer and datetime columns become one standard-normal coordinate each through a
 quantile transform (ties averaged, as scikit-learn does), with a two-level "missing" token
-when the column has missing values. Categorical, boolean and text columns become integer
+when the column has missing values.
+
+The transform is deliberately smoother than the training sample. A grid with a knot at every
+training value maps any smooth density of normal scores back onto values crowded around the
+training values themselves, and integers (rounded between two adjacent training values) onto
+exact copies of them: on a small cohort a patient's near-unique value (a follow-up time, a lab
+count) then reappears in the synthetic data and gives their membership away
+(docs/generators.md). So the grid has one knot per :data:`RECORDS_PER_KNOT` records, decoded
+values are spread evenly between knots, and integers and whole-day dates are dequantised
+(spread uniformly over their rounding interval) before the grid is read and before the
+training records are encoded. A value shared by at least ``RECORDS_PER_KNOT`` records (a
+score in steps of ten, a common dose) keeps knots at both ends of its run, so it stays an atom
+and the gaps between such values stay empty. Categorical, boolean and text columns become integer
 codes; a missing value is a level of its own. A column with more than ``max_categories``
 levels keeps its most frequent ``max_categories - 1`` and pools the rest into one "other"
 code, which decoding turns back into one of the pooled values at their training frequencies.
@@ -12,6 +24,7 @@ The fitted encoder is plain data: float arrays (saved with safetensors) and a JS
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +34,9 @@ from scipy.special import ndtr, ndtri
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
 N_QUANTILES = 1000
+RECORDS_PER_KNOT = 20
+"""Training records per knot of a numeric column's grid (fewer knots smooth the marginal)."""
+MIN_KNOTS = 20
 CLIP = 1e-7  # quantile levels kept inside (CLIP, 1 - CLIP), as scikit-learn does
 NS_PER_DAY = 86_400 * 10**9
 
@@ -34,19 +50,55 @@ class NumericCode:
     quantiles: np.ndarray
     has_missing: bool
     resolution: float = 0.0  # decoded values are rounded to a multiple of this (0: not)
+    levels: np.ndarray | None = None  # CDF level of each knot; None: evenly spaced
+
+    def cdf_levels(self) -> np.ndarray:
+        if self.levels is None:
+            return np.linspace(0.0, 1.0, self.quantiles.size)
+        return self.levels
 
     def to_normal(self, values: np.ndarray) -> np.ndarray:
-        """Map values to N(0, 1) through the empirical CDF (ties share the middle level)."""
-        q = self.quantiles
-        levels = np.linspace(0.0, 1.0, q.size)
+        """Map values to N(0, 1) through the grid's CDF (ties share the middle level)."""
+        q, levels = self.quantiles, self.cdf_levels()
         up = np.interp(values, q, levels)
         down = -np.interp(-values, -q[::-1], -levels[::-1])
         u = np.clip(0.5 * (up + down), CLIP, 1 - CLIP)
         return ndtri(u)
 
     def from_normal(self, z: np.ndarray) -> np.ndarray:
-        levels = np.linspace(0.0, 1.0, self.quantiles.size)
-        return np.interp(ndtr(z), levels, self.quantiles)
+        return np.interp(ndtr(z), self.cdf_levels(), self.quantiles)
+
+
+def dequantise(values: np.ndarray, resolution: float, rng: np.random.Generator) -> np.ndarray:
+    """Spread values recorded to ``resolution`` uniformly over their rounding interval."""
+    if not resolution:
+        return values
+    return values + resolution * (rng.random(values.shape) - 0.5)
+
+
+def smooth_grid(
+    seen: np.ndarray, resolution: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Knot values and CDF levels of one column's grid (see the module docstring).
+
+    Every knot lies on the piecewise-linear quantile function of the dequantised values, so
+    the grid is monotone: one knot per :data:`RECORDS_PER_KNOT` records (at least
+    :data:`MIN_KNOTS`, or one per record when there are fewer, at most :data:`N_QUANTILES`),
+    plus the two ends of every run of at least ``RECORDS_PER_KNOT`` equal values.
+    """
+    n = seen.size
+    if n < 2:
+        return np.repeat(seen[:1], 2), np.array([0.0, 1.0])
+    order = np.argsort(seen, kind="stable")
+    x = np.sort(dequantise(seen[order], resolution, rng))  # stays grouped by value
+    k = int(min(N_QUANTILES, max(math.ceil(n / RECORDS_PER_KNOT), min(n, MIN_KNOTS))))
+    levels = [np.linspace(0.0, 1.0, k)]
+    _, first, counts = np.unique(seen[order], return_index=True, return_counts=True)
+    heavy = counts >= RECORDS_PER_KNOT
+    runs = np.concatenate([first[heavy], first[heavy] + counts[heavy] - 1])
+    levels.append(runs / (n - 1))
+    u = np.unique(np.concatenate(levels))
+    return np.quantile(x, u), u
 
 
 @dataclass
@@ -91,6 +143,25 @@ def _resolution(seen: np.ndarray, kind: str) -> float:
     return 0.0
 
 
+def _levels_of(arrays: dict[str, np.ndarray], j: int) -> np.ndarray | None:
+    """A saved grid's levels: present, increasing from 0 to 1, one per knot."""
+    if f"levels.{j}" not in arrays:
+        return None
+    levels = np.asarray(arrays[f"levels.{j}"], dtype=np.float64)
+    q = np.asarray(arrays[f"quantiles.{j}"])
+    ok = (
+        levels.ndim == 1
+        and levels.shape == q.shape
+        and levels.size >= 2
+        and levels[0] == 0.0
+        and levels[-1] == 1.0
+        and bool(np.all(np.diff(levels) > 0))
+    )
+    if not ok:
+        raise ValueError(f"grid levels {j} are not an increasing 0..1 sequence")
+    return levels
+
+
 class TableEncoder:
     """Fit on the model frame; ``encode`` to arrays; ``decode`` back to a frame."""
 
@@ -98,7 +169,11 @@ class TableEncoder:
         self.max_categories = max_categories
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: pd.DataFrame, kinds: dict[str, str]) -> TableEncoder:
+    def fit(
+        self, data: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator | None = None
+    ) -> TableEncoder:
+        """Learn each column's code; ``rng`` dequantises integers for the grids (seeded)."""
+        rng = np.random.default_rng(0) if rng is None else rng
         self.columns_ = list(data.columns)
         self.numeric_: list[NumericCode] = []
         self.categorical_: list[CategoricalCode] = []
@@ -109,13 +184,10 @@ class TableEncoder:
                 seen = values[~np.isnan(values)]
                 if seen.size == 0:  # nothing to learn but missingness
                     seen = np.zeros(1)
-                k = int(min(N_QUANTILES, max(seen.size, 2)))
-                grid = np.quantile(seen, np.linspace(0, 1, k))
-                self.numeric_.append(
-                    NumericCode(
-                        name, kind, grid, bool(np.isnan(values).any()), _resolution(seen, kind)
-                    )
-                )
+                resolution = _resolution(seen, kind)
+                grid, levels = smooth_grid(seen, resolution, rng)
+                missing = bool(np.isnan(values).any())
+                self.numeric_.append(NumericCode(name, kind, grid, missing, resolution, levels))
             else:
                 self.categorical_.append(self._fit_categorical(data[name], name, kind))
         return self
@@ -141,8 +213,12 @@ class TableEncoder:
         """Sizes of the discrete coordinates: categoricals, then numeric missing tokens."""
         return [c.size for c in self.categorical_] + [2 for c in self.numeric_ if c.has_missing]
 
-    def encode(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(numeric float32 [n, d], numeric-observed mask [n, d], codes int64 [n, k])``."""
+    def encode(
+        self, data: pd.DataFrame, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(numeric float32 [n, d], numeric-observed mask [n, d], codes int64 [n, k])``.
+
+        With ``rng``, integers and whole-day dates are dequantised first (training records)."""
         n = len(data)
         x_num = np.zeros((n, self.n_numeric), dtype=np.float32)
         observed = np.ones((n, self.n_numeric), dtype=bool)
@@ -150,7 +226,10 @@ class TableEncoder:
         for j, spec in enumerate(self.numeric_):
             values = _float_values(data[spec.name], spec.kind)
             miss = np.isnan(values)
-            x_num[~miss, j] = spec.to_normal(values[~miss])
+            seen = values[~miss]
+            if rng is not None:
+                seen = dequantise(seen, spec.resolution, rng)
+            x_num[~miss, j] = spec.to_normal(seen)
             observed[:, j] = ~miss
         for spec in self.categorical_:
             codes.append(self._encode_categorical(data[spec.name], spec))
@@ -220,6 +299,8 @@ class TableEncoder:
         numeric = []
         for j, spec in enumerate(self.numeric_):
             arrays[f"quantiles.{j}"] = spec.quantiles.astype(np.float64)
+            if spec.levels is not None:
+                arrays[f"levels.{j}"] = spec.levels.astype(np.float64)
             numeric.append(
                 {
                     "name": spec.name,
@@ -259,6 +340,7 @@ class TableEncoder:
                 np.asarray(arrays[f"quantiles.{j}"]),
                 d["has_missing"],
                 float(d.get("resolution", 0.0)),
+                _levels_of(arrays, j),
             )
             for j, d in enumerate(doc["numeric"])
         ]

@@ -205,9 +205,9 @@ class TabularDiffusion(Generator):
                 rng=rng,
             )
         else:
-            self.encoder_ = TableEncoder(max_categories=self.max_categories).fit(data, kinds)
+            self.encoder_ = TableEncoder(max_categories=self.max_categories).fit(data, kinds, rng)
             budget = None
-        x_num, observed, x_cat = self.encoder_.encode(data)
+        x_num, observed, x_cat = self.encoder_.encode(data, rng)
         targets = [c for c in self.schema_.with_role("target") if c in kinds]
         self.outcome_ = self._outcome_code(targets)
         device = _device(self.device)
