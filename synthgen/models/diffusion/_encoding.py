@@ -13,11 +13,13 @@ count) then reappears in the synthetic data and gives their membership away
 values are spread evenly between knots, and integers and whole-day dates are dequantised
 (spread uniformly over their rounding interval) before the grid is read and before the
 training records are encoded. A value shared by at least ``RECORDS_PER_KNOT`` records (a
-score in steps of ten, a common dose) keeps knots at both ends of its run, so it stays an atom
-and the gaps between such values stay empty. Categorical, boolean and text columns become integer
-codes; a missing value is a level of its own. A column with more than ``max_categories``
-levels keeps its most frequent ``max_categories - 1`` and pools the rest into one "other"
-code, which decoding turns back into one of the pooled values at their training frequencies.
+score in steps of ten, a common dose) keeps knots at both ends of its run, so it stays an atom,
+and the gap between two such values gets one record's share at most, as before.
+
+Categorical, boolean and text columns become integer codes; a missing value is a level of its
+own. A column with more than ``max_categories`` levels keeps its most frequent
+``max_categories - 1`` and pools the rest into one "other" code, which decoding turns back into
+one of the pooled values at their training frequencies.
 
 The fitted encoder is plain data: float arrays (saved with safetensors) and a JSON document.
 """
@@ -37,6 +39,7 @@ N_QUANTILES = 1000
 RECORDS_PER_KNOT = 20
 """Training records per knot of a numeric column's grid (fewer knots smooth the marginal)."""
 MIN_KNOTS = 20
+"""Knots kept however few the records (one per record below this many)."""
 CLIP = 1e-7  # quantile levels kept inside (CLIP, 1 - CLIP), as scikit-learn does
 NS_PER_DAY = 86_400 * 10**9
 
