@@ -92,11 +92,12 @@ def smooth_grid(
     n = seen.size
     if n < 2:
         return np.repeat(seen[:1], 2), np.array([0.0, 1.0])
-    order = np.argsort(seen, kind="stable")
-    x = np.sort(dequantise(seen[order], resolution, rng))  # stays grouped by value
+    ordered = np.sort(seen)
+    x = np.sort(dequantise(ordered, resolution, rng))  # stays grouped by value
     k = int(min(N_QUANTILES, max(math.ceil(n / RECORDS_PER_KNOT), min(n, MIN_KNOTS))))
     levels = [np.linspace(0.0, 1.0, k)]
-    _, first, counts = np.unique(seen[order], return_index=True, return_counts=True)
+    counts = np.unique(ordered, return_counts=True)[1]
+    first = np.cumsum(counts) - counts  # where each value's run starts in the sorted order
     heavy = counts >= RECORDS_PER_KNOT
     runs = np.concatenate([first[heavy], first[heavy] + counts[heavy] - 1])
     levels.append(runs / (n - 1))
