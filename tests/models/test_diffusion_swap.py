@@ -69,6 +69,37 @@ def test_swaps_stay_within_the_outcome_and_move_whole_columns() -> None:
         assert set(after.tolist()) <= set(before.tolist())
 
 
+def _sources(each: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where column z's and column c's values came from, at share 1, and the groups."""
+    frame = _frame()
+    enc = TableEncoder().fit(frame, KINDS)
+    x_num, observed, x_cat = enc.encode(frame)
+    swap = ColumnSwap(enc, "y", share=1.0, each=each)
+    groups = torch.from_numpy(swap.groups(x_num, observed, x_cat))
+    # tag every record by its index, to see where values came from
+    tags = torch.from_numpy(x_num.copy())
+    tags[:, 1] = torch.arange(len(frame), dtype=tags.dtype)
+    codes = torch.from_numpy(x_cat.copy())
+    c_code = [s.name for s in enc.categorical_].index("c")
+    codes[:, c_code] = torch.arange(len(frame))
+    gen = torch.Generator().manual_seed(3)
+    n2, _, c2 = swap(tags, torch.from_numpy(observed), codes, groups, gen)
+    return n2[:, 1].long(), c2[:, c_code], groups
+
+
+def test_each_column_draws_its_own_partner_or_one_partner_gives_all() -> None:
+    for each in (True, False):
+        z_from, c_from, groups = _sources(each)
+        # share 1: every column is a permutation within each outcome group ...
+        assert sorted(z_from.tolist()) == list(range(len(groups)))
+        assert torch.equal(groups[z_from], groups) and torch.equal(groups[c_from], groups)
+        assert (z_from != torch.arange(len(groups))).float().mean() > 0.95
+        if each:  # ... and a record's two columns come from different patients
+            assert (z_from == c_from).float().mean() < 0.05
+        else:  # ... from its one partner
+            assert torch.equal(z_from, c_from)
+
+
 def test_numeric_targets_are_grouped_by_decile_and_no_target_pairs_anyone() -> None:
     frame = _frame()
     enc = TableEncoder().fit(frame, KINDS)
@@ -94,5 +125,7 @@ def test_share_zero_changes_nothing_and_bad_shares_are_refused() -> None:
     for bad in (-0.1, 1.5, "half", None):
         with pytest.raises(ParameterError, match="swap_share"):
             TabularDiffusion(swap_share=bad).fit(frame, schema)
+    with pytest.raises(ParameterError, match="swap_partners"):
+        TabularDiffusion(swap_partners="all").fit(frame, schema)
     with pytest.raises(ParameterError, match="swap_share must be 0 under epsilon"):
         TabularDiffusion(swap_share=0.5, epsilon=1.0).fit(frame, schema)

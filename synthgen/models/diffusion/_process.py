@@ -33,6 +33,21 @@ def alpha_bar(t: torch.Tensor) -> torch.Tensor:
     return f.clamp(1e-5, 1.0)
 
 
+def stop_level(noise: float) -> float:
+    """The level ``t`` at which the numeric process holds Gaussian noise of standard deviation
+    ``noise`` (``1 - alpha_bar(t) = noise**2``); 0 for no noise.
+
+    Stopped there, the sampler returns ``sqrt(alpha_bar) x_0 + noise * eps``: a variance-
+    preserving blur of the records the model would have finished. A column whose normal
+    scores are standard normal stays so, and each record's values are spread over a
+    neighbourhood, at the cost of weakening correlations by the factor ``1 - noise**2``.
+    """
+    if noise <= 0:
+        return 0.0
+    c = math.sqrt(1.0 - noise**2) * math.cos(_S / (1 + _S) * math.pi / 2)
+    return (1 + _S) * math.acos(c) * 2 / math.pi - _S
+
+
 def mask_codes(x_cat: torch.Tensor, mask: torch.Tensor, cardinalities: list[int]) -> torch.Tensor:
     """Replace masked entries by each column's mask token (its cardinality)."""
     tokens = torch.tensor(cardinalities, dtype=x_cat.dtype, device=x_cat.device)
@@ -99,6 +114,7 @@ def sample_coordinates(
     fixed: dict[int, int] | None = None,
     outcome: int | None = None,
     guidance: float = 0.0,
+    stop: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run both processes backwards from noise; all noise is drawn on the CPU generator so
     the same seed gives the same rows on any device.
@@ -108,6 +124,8 @@ def sample_coordinates(
     ``outcome`` is a code column drawn before anything else (unless fixed), from the
     network's prediction for an all-masked, all-noise record; ``guidance`` > 0 then steers the
     rest of the record by ``(1 + w) f(x | outcome) - w f(x)`` (classifier-free guidance).
+    ``stop`` > 0 ends the numeric process at that noise level (see :func:`stop_level`) and
+    draws every code still masked at the last step.
     """
     cards = model.cardinalities
     x = torch.randn(n, model.n_numeric, generator=generator).to(device)
@@ -121,7 +139,7 @@ def sample_coordinates(
         codes[:, outcome] = _draw(split_logits(logits, cards)[outcome], generator, device)
         still[:, outcome] = False
     guided = outcome is not None and guidance > 0
-    grid = torch.linspace(1.0, 0.0, steps + 1)
+    grid = torch.linspace(1.0, stop, steps + 1)
     for i in range(steps):
         t, s = float(grid[i]), float(grid[i + 1])
         tt = torch.full((n,), t, device=device)
@@ -147,6 +165,8 @@ def sample_coordinates(
                 x = c0 * x0 + ct * x + math.sqrt(max(var, 0.0)) * noise
         if cards:
             unmask = (torch.rand(still.shape, generator=generator).to(device) < (t - s) / t) & still
+            if i == steps - 1:
+                unmask = still  # stop > 0 leaves some masked; none may stay
             for k, part in enumerate(split_logits(logits, cards)):
                 draw = _draw(part, generator, device)
                 codes[:, k] = torch.where(unmask[:, k], draw, codes[:, k])

@@ -3,17 +3,23 @@
 On a small cohort a diffusion model fits each training record's exact combination of values
 closely enough for membership attacks to notice (docs/generators.md). Following TabCutMix
 (Fang et al., 2024, "Understanding and mitigating memorization in diffusion models for tabular
-data"), every training batch is augmented: each record is paired with another record of the
-batch that has the same outcome, and each of its columns (except the outcome) is replaced by
-the partner's value with probability ``share``. The network then learns records that mix two
-patients, so no single record's combination is reinforced on every pass, while every column's
+data"), every training batch is augmented: each of a record's columns (except the outcome) is
+replaced, with probability ``share``, by that column's value in another record of the batch
+with the same outcome. By default one partner gives all of a record's swapped columns, as in
+TabCutMix, so the network learns records that mix two patients and a pair of other columns
+stays from one record with probability ``share**2 + (1 - share)**2``. With ``each``, every
+column draws its own partner: a record mixes up to as many patients as it has columns, a pair
+of columns stays from one record with probability about ``(1 - share)**2``, and at
+``share=1`` the batch is the outcome-conditional product of its columns (each column
+reshuffled within each outcome group, the records a naive Bayes model would draw). Either
+way no single record's combination is reinforced on every pass, while every column's
 distribution within each outcome group, and so the outcome's relation to each column, is
-kept. Dependencies between other columns are weakened (a pair of columns stays from one
-record with probability ``share**2 + (1 - share)**2``), which is the price in fidelity.
+kept; the weakened dependencies between other columns are the price in fidelity.
 
 The outcome is the schema's first ``target`` column among the learned ones: its code for a
 categorical target, its decile for a numeric one (missing values a group of their own).
-Without a target every record of the batch is a possible partner.
+Without a target every record of the batch is a possible partner. A numeric column's value,
+observed flag and missing code move together.
 """
 
 from __future__ import annotations
@@ -34,10 +40,13 @@ class ColumnSwap:
         encoder: the fitted encoder (which coordinates belong to which column).
         target: the outcome column's name, or None.
         share: probability that a column value is swapped.
+        each: every column draws its own partner; False: one partner per record gives all of
+            its swapped columns.
     """
 
-    def __init__(self, encoder: TableEncoder, target: str | None, share: float):
+    def __init__(self, encoder: TableEncoder, target: str | None, share: float, each: bool = False):
         self.share = float(share)
+        self.each = bool(each)
         columns = [s.name for s in encoder.numeric_] + [s.name for s in encoder.categorical_]
         self.target = target if target in columns else None
         swappable = [c for c in columns if c != self.target]
@@ -78,35 +87,47 @@ class ColumnSwap:
         if self.share <= 0 or self.n_columns == 0 or n < 2:
             return x_num, observed, x_cat
         device = x_num.device
-        partner = same_group_partners(groups.cpu(), generator).to(device)
+        own = torch.arange(n)
+        if self.each:
+            partners = same_group_partners(groups.cpu(), generator, self.n_columns).T
+        else:
+            partners = same_group_partners(groups.cpu(), generator)[:, None].expand(
+                -1, self.n_columns
+            )
         chosen = torch.rand(n, self.n_columns, generator=generator) < self.share
-        chosen = torch.cat([chosen, torch.zeros(n, 1, dtype=torch.bool)], dim=1).to(device)
-        # column -1 (the outcome, never swapped) reads the all-False last slot
-        num_mask = chosen[:, self.numeric_col.to(device)]
-        cat_mask = chosen[:, self.code_col.to(device)]
-        x_num = torch.where(num_mask, x_num[partner], x_num)
-        observed = torch.where(num_mask, observed[partner], observed)
-        x_cat = torch.where(cat_mask, x_cat[partner], x_cat)
+        # source record of each (record, column); column -1 (the outcome) reads the last slot
+        source = torch.where(chosen, partners, own[:, None])
+        source = torch.cat([source, own[:, None]], dim=1).to(device)
+        if x_num.shape[1]:
+            rows = source[:, self.numeric_col.to(device)]
+            x_num = torch.gather(x_num, 0, rows)
+            observed = torch.gather(observed, 0, rows)
+        if x_cat.shape[1]:
+            x_cat = torch.gather(x_cat, 0, source[:, self.code_col.to(device)])
         return x_num, observed, x_cat
 
 
-def same_group_partners(groups: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def same_group_partners(
+    groups: torch.Tensor, generator: torch.Generator, count: int | None = None
+) -> torch.Tensor:
     """For each record, another record of its group (itself when it is alone in it).
 
     Records are put in a random order within their groups, and each is paired with the next
     one in that order (the last of a group with the first), so every record is also some
-    record's partner."""
+    record's partner. With ``count``, ``count`` independent pairings at once, ``[count, n]``.
+    """
     n = groups.shape[0]
+    k = 1 if count is None else count
     # groups are integers, so a random offset below 1 orders records within groups only
-    order = torch.argsort(groups.double() + 0.5 * torch.rand(n, generator=generator).double())
+    keys = groups.double() + 0.5 * torch.rand(k, n, generator=generator).double()
+    order = torch.argsort(keys, dim=1)
     g = groups[order]
-    start = torch.ones(n, dtype=torch.bool)
-    start[1:] = g[1:] != g[:-1]
-    first_pos = torch.cummax(torch.where(start, torch.arange(n), 0), 0).values
-    nxt = torch.roll(torch.arange(n), -1)
-    same_next = torch.zeros(n, dtype=torch.bool)
-    same_next[:-1] = g[1:] == g[:-1]
-    pos = torch.where(same_next, nxt, first_pos)
-    partner = torch.empty(n, dtype=torch.long)
-    partner[order] = order[pos]
-    return partner
+    start = torch.ones(k, n, dtype=torch.bool)
+    start[:, 1:] = g[:, 1:] != g[:, :-1]
+    first_pos = torch.cummax(torch.where(start, torch.arange(n), 0), dim=1).values
+    same_next = torch.zeros(k, n, dtype=torch.bool)
+    same_next[:, :-1] = g[:, 1:] == g[:, :-1]
+    pos = torch.where(same_next, torch.roll(torch.arange(n), -1), first_pos)
+    partner = torch.empty(k, n, dtype=torch.long)
+    partner.scatter_(1, order, torch.gather(order, 1, pos))
+    return partner[0] if count is None else partner

@@ -57,10 +57,19 @@ class TabularDiffusion(Generator):
             values strengthen the outcome's dependence on the other columns (better
             train-on-synthetic utility on small cohorts) at some cost in fidelity
             (docs/generators.md). Without such a target there is no outcome and no guidance.
-        swap_share: probability that a training record's column value is swapped with that of
-            a record with the same outcome (see :mod:`._swap`): 0 (off) by default; 0.5 lowers
-            membership risk on small cohorts at some cost in fidelity (docs/generators.md).
-            Refused under DP-SGD (a swapped record would depend on two patients).
+        swap_share: probability that each of a training record's column values is replaced by
+            that column's value in another record with the same outcome (see :mod:`._swap`):
+            0 (off) by default. Lowers membership risk on small cohorts at some cost in
+            fidelity (docs/generators.md). Refused under DP-SGD (a swapped record would depend
+            on several patients).
+        swap_partners: "one" (default): one partner gives all of a record's swapped columns,
+            as in TabCutMix; "each": every column draws its own partner, so ``swap_share=1``
+            trains on the outcome-conditional product of the columns.
+        sampling_noise: standard deviation of the Gaussian noise left in the numeric normal
+            scores: the reverse process stops at that noise level (0, the default, runs it to
+            the end). Spreads each synthetic record's numbers over a neighbourhood and weakens
+            their correlations by ``1 - sampling_noise**2``; with ``swap_share`` it is the
+            small-cohort privacy setting measured in docs/generators.md.
         learning_rate, weight_decay: AdamW, with the learning rate decayed to a tenth.
         ema_decay: decay of the weight average that is saved and sampled from.
         sampling_steps: reverse-process steps per sample.
@@ -89,6 +98,8 @@ class TabularDiffusion(Generator):
         dropout: float = 0.0,
         guidance: float = 1.0,
         swap_share: float = 0.0,
+        swap_partners: str = "one",
+        sampling_noise: float = 0.0,
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
         ema_decay: float = 0.995,
@@ -108,6 +119,8 @@ class TabularDiffusion(Generator):
         self.dropout = dropout
         self.guidance = guidance
         self.swap_share = swap_share
+        self.swap_partners = swap_partners
+        self.sampling_noise = sampling_noise
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.ema_decay = ema_decay
@@ -159,8 +172,14 @@ class TabularDiffusion(Generator):
             problems.append(f"swap_share must be a number in [0, 1], got {self.swap_share!r}")
         elif self.swap_share > 0 and self.epsilon is not None:
             problems.append(
-                "swap_share must be 0 under epsilon: a swapped record depends on two patients, "
+                "swap_share must be 0 under epsilon: a swapped record depends on several patients, "
                 "which DP-SGD's accounting does not allow for"
+            )
+        if self.swap_partners not in ("one", "each"):
+            problems.append(f"swap_partners must be one or each, got {self.swap_partners!r}")
+        if not is_num(self.sampling_noise) or not 0 <= self.sampling_noise <= 0.95:
+            problems.append(
+                f"sampling_noise must be a number in [0, 0.95], got {self.sampling_noise!r}"
             )
         if self.epsilon is not None and (not is_num(self.epsilon) or not self.epsilon > 0):
             problems.append(f"epsilon must be a positive number or null, got {self.epsilon!r}")
@@ -229,7 +248,12 @@ class TabularDiffusion(Generator):
             gen = torch.Generator().manual_seed(int(self.seed))
             steps = self.resolved_iterations(len(data))
             if budget is None:
-                swap = ColumnSwap(self.encoder_, targets[0] if targets else None, self.swap_share)
+                swap = ColumnSwap(
+                    self.encoder_,
+                    targets[0] if targets else None,
+                    self.swap_share,
+                    each=self.swap_partners == "each",
+                )
                 groups = torch.from_numpy(swap.groups(x_num, observed, x_cat))
                 ema = self._train(net, tensors, steps, gen, progress, swap, groups)
             else:
@@ -306,7 +330,7 @@ class TabularDiffusion(Generator):
     def _sample_fixed(self, n: int, seed: int, fixed: dict[int, int]) -> pd.DataFrame:
         import torch
 
-        from synthgen.models.diffusion._process import sample_coordinates
+        from synthgen.models.diffusion._process import sample_coordinates, stop_level
 
         gen = torch.Generator().manual_seed(int(seed))
         decode_rng = np.random.default_rng(seed)
@@ -324,6 +348,7 @@ class TabularDiffusion(Generator):
                 fixed=fixed,
                 outcome=self.outcome_,
                 guidance=float(self.guidance),
+                stop=stop_level(float(self.sampling_noise)),
             )
             parts.append(self.encoder_.decode(x.cpu().numpy(), codes.cpu().numpy(), decode_rng))
         self.network_ = net.cpu()
