@@ -88,12 +88,9 @@ class ColumnSwap:
             return x_num, observed, x_cat
         device = x_num.device
         own = torch.arange(n)
-        if self.each:
-            partners = same_group_partners(groups.cpu(), generator, self.n_columns).T
-        else:
-            partners = same_group_partners(groups.cpu(), generator)[:, None].expand(
-                -1, self.n_columns
-            )
+        # one pairing per column, or one shared by all columns ([n, 1] broadcast)
+        count = self.n_columns if self.each else 1
+        partners = same_group_partners(groups.cpu(), generator, count).T.expand(-1, self.n_columns)
         chosen = torch.rand(n, self.n_columns, generator=generator) < self.share
         # source record of each (record, column); column -1 (the outcome) reads the last slot
         source = torch.where(chosen, partners, own[:, None])
