@@ -10,7 +10,8 @@ import pytest
 
 from synthgen.data.schema import ColumnSpec, specs_from
 from synthgen.errors import InputError
-from synthgen.evaluation.privacy.density import density_attack
+from synthgen.evaluation.privacy.density import MIN_DISTANCE, density_attack
+from synthgen.evaluation.privacy.scores import MAX_MEMBERS, member_rows
 
 
 def test_copying_generator_is_caught(cohort, noisy_copy):
@@ -33,19 +34,35 @@ def test_fresh_sample_is_not_flagged(cohort):
     )
     assert abs(res.auc - 0.5) <= 0.05
     assert res.auc_ci[0] <= 0.5 + 0.05
+    # every holdout record is a non-member, so TPR at 1% FPR is measurable, and near 1%
+    assert res.to_dict()["tpr_at_fpr"]["0.01"]["reliable"]
+    assert res.tpr_at_fpr[0.01] <= 0.03
 
 
-def test_default_split_of_holdout_and_members(cohort):
+def test_default_cross_fit_scores_every_holdout_record_once(cohort):
     train, holdout, fresh, schema = cohort
     res = density_attack(
         train=train, holdout=holdout, synthetic=fresh, schema=schema, seed=3, n_boot=5
     )
-    # half of the holdout is the attacker's reference, the other half the non-members
-    n_non = len(holdout) - len(holdout) // 2
-    assert res.n_nonmembers == n_non and res.n_members == n_non
-    assert len(np.unique(res.nonmember_rows)) == n_non
-    assert len(np.unique(res.member_rows)) == n_non
-    assert res.member_rows.max() < len(train) and res.nonmember_rows.max() < len(holdout)
+    # each half of the holdout is the reference for the other: every holdout record is a
+    # non-member; every training record is a member (the fixture is below MAX_MEMBERS)
+    assert len(train) <= MAX_MEMBERS
+    assert np.array_equal(res.nonmember_rows, np.arange(len(holdout)))
+    assert np.array_equal(res.member_rows, np.arange(len(train)))
+    assert np.isfinite(res.member_scores).all() and np.isfinite(res.nonmember_scores).all()
+    # a record scored against a reference holding itself would sit at the distance floor
+    # and score far below the rest; under the cross-fit no non-member does
+    floor = np.log(MIN_DISTANCE)
+    assert res.nonmember_scores.min() > floor / 2
+
+
+def test_large_training_tables_are_sampled_to_max_members():
+    rng = np.random.default_rng(0)
+    big = member_rows(MAX_MEMBERS * 3, 500, rng)
+    assert big.size == MAX_MEMBERS and np.all(np.diff(big) > 0)
+    # never fewer members than non-members
+    assert member_rows(MAX_MEMBERS * 3, MAX_MEMBERS * 2, rng).size == MAX_MEMBERS * 2
+    assert np.array_equal(member_rows(300, 80, rng), np.arange(300))
 
 
 def test_explicit_reference_makes_every_holdout_row_a_nonmember(cohort):
@@ -60,7 +77,7 @@ def test_explicit_reference_makes_every_holdout_row_a_nonmember(cohort):
         n_boot=5,
         reference=fresh,
     )
-    assert res.n_nonmembers == 400 and res.n_members == 400
+    assert res.n_nonmembers == 400 and res.n_members == len(train)
     assert np.array_equal(res.nonmember_rows, np.arange(400))
     assert res.auc >= 0.9
 
@@ -84,7 +101,7 @@ def test_tiny_memorised_points_score_highest():
     res = density_attack(
         train=train, holdout=holdout, synthetic=synthetic, schema=schema, seed=0, n_boot=5, k=2
     )
-    assert res.n_members == 40 and res.n_nonmembers == 40
+    assert res.n_members == 40 and res.n_nonmembers == 80
     assert res.auc >= 0.9
 
 

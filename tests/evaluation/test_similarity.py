@@ -141,6 +141,10 @@ def test_fresh_sample_is_not_flagged(cohort):
     )
     assert abs(attack.auc - 0.5) <= 0.05
     assert attack.auc_ci[0] <= 0.5 + 0.05 and attack.auc_ci[1] >= 0.5 - 0.05
+    # every holdout record is a non-member and every training record a member
+    assert np.array_equal(attack.nonmember_rows, np.arange(len(holdout)))
+    assert np.array_equal(attack.member_rows, np.arange(len(train)))
+    assert attack.tpr_at_fpr[0.01] <= 0.03
     dcr = distance_to_closest_record(
         train=train, holdout=holdout, synthetic=fresh, schema=schema, seed=0
     )

@@ -29,12 +29,18 @@ dimension, up to a constant). This avoids choosing an "effective dimension" for 
 which would change no figure. Distances are floored at :data:`MIN_DISTANCE` so an exact copy
 scores high but finite.
 
-**Who is who.** By default the attacker's reference is a seeded random half of the holdout;
-the other half of the holdout are the non-members, and an equal number of training records,
-drawn at random (seeded), are the members. The reference and the scored non-members are
-therefore disjoint, like the members and the reference. Given an explicit ``reference`` (real
-records from the same population that are neither in train nor in the holdout), every
-holdout record is a non-member and the members are a same-size random sample of train.
+**Who is who.** The attacker's reference must be real records the generator never saw,
+and a record must not be scored against a reference that holds it. By default the holdout is
+cut at random (seeded) into two halves, and the attack is cross-fitted: each half is the
+reference (and fits the encoder) for scoring the other half, so every holdout record is a
+non-member, scored once. The members, the training records chosen by
+:func:`~synthgen.evaluation.privacy.scores.member_rows` (all of them unless the table is
+large), are dealt at random between the two references in the same proportions as the
+non-members, so that under the null members and non-members are scored alike. Using every
+holdout record rather than half is what lets a holdout of a hundred-odd records measure TPR
+at 1% FPR. Given an explicit ``reference`` (real records from the same population that are
+neither in train nor in the holdout), it is the one reference and every holdout record is a
+non-member.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ import pandas as pd
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
 from synthgen.evaluation.privacy._checks import check_tables
-from synthgen.evaluation.privacy.scores import AttackResult, evaluate_attack
+from synthgen.evaluation.privacy.scores import AttackResult, evaluate_attack, member_rows
 
 DEFAULT_K = 5
 """Neighbours used for each k-NN density estimate."""
@@ -59,6 +65,11 @@ def _mean_log_knn(query: np.ndarray, reference: np.ndarray, k: int) -> np.ndarra
 
     dist = nearest(query, reference, k=k)[0].astype(np.float64)
     return np.log(np.maximum(dist, MIN_DISTANCE)).mean(axis=1)
+
+
+def _log_ratio(x: np.ndarray, e_ref: np.ndarray, e_syn: np.ndarray, k: int) -> np.ndarray:
+    """The attack's score: mean log k-NN distance to the reference minus that to the synthetic."""
+    return _mean_log_knn(x, e_ref, min(k, len(e_ref))) - _mean_log_knn(x, e_syn, min(k, len(e_syn)))
 
 
 def density_attack(
@@ -82,10 +93,10 @@ def density_attack(
         holdout: the holdout table (typed), never seen by the generator.
         synthetic: the synthetic table (typed).
         schema: the schema; only its model columns are compared.
-        seed: seed of the reference/non-member split, the member sample and the bootstrap.
+        seed: seed of the halving of the holdout, the members and their folds, and the bootstrap.
         n_boot: bootstrap replicates for the intervals.
         reference: real records from the same population held by the attacker, in neither
-            train nor holdout; None uses half of the holdout.
+            train nor holdout; None cross-fits the two halves of the holdout.
         k: neighbours per density estimate; capped by the sizes of the synthetic and
             reference tables.
 
@@ -106,41 +117,39 @@ def density_attack(
     if reference is None:
         if len(holdout) < 2:
             raise InputError(
-                "the holdout needs at least 2 rows: half is the attacker's reference, "
-                f"half the non-members; it has {len(holdout)}"
+                "the holdout needs at least 2 rows: each half is the attacker's reference "
+                f"for the other; it has {len(holdout)}"
             )
         order = rng.permutation(len(holdout))
         half = len(holdout) // 2
-        ref_frame = holdout.iloc[np.sort(order[:half])]
-        nonmember_rows = np.sort(order[half:])
+        # (reference, non-members) pairs: each half of the holdout scores the other
+        folds = [
+            (holdout.iloc[order[:half]], order[half:]),
+            (holdout.iloc[order[half:]], order[:half]),
+        ]
     else:
-        ref_frame = reference
-        nonmember_rows = np.arange(len(holdout))
-    size = min(len(train), len(nonmember_rows))
-    if size < len(nonmember_rows):
-        nonmember_rows = np.sort(rng.choice(nonmember_rows, size=size, replace=False))
-    member_rows = np.sort(rng.choice(len(train), size=size, replace=False))
+        folds = [(reference, np.arange(len(holdout)))]
+    members = member_rows(len(train), len(holdout), rng)
+    # deal the members to the folds in the non-members' proportions
+    dealt = rng.permutation(members.size)
+    cuts = np.cumsum([len(non) for _, non in folds])[:-1] * members.size // len(holdout)
+    member_folds = np.split(dealt, cuts)
 
     from synthgen.evaluation.encoding import MixedEncoder
 
-    enc = MixedEncoder().fit(ref_frame, schema, columns=columns)
-    e_ref = enc.transform(ref_frame)
-    e_syn = enc.transform(synthetic)
-    e_mem = enc.transform(train.iloc[member_rows])
-    e_non = enc.transform(holdout.iloc[nonmember_rows])
-
-    k_syn = min(int(k), len(e_syn))
-    k_ref = min(int(k), len(e_ref))
-
-    def score(x: np.ndarray) -> np.ndarray:
-        return _mean_log_knn(x, e_ref, k_ref) - _mean_log_knn(x, e_syn, k_syn)
-
+    m_scores = np.empty(members.size)
+    n_scores = np.empty(len(holdout))
+    for (ref_frame, non_rows), m_at in zip(folds, member_folds, strict=True):
+        enc = MixedEncoder().fit(ref_frame, schema, columns=columns)
+        e_ref, e_syn = enc.transform(ref_frame), enc.transform(synthetic)
+        m_scores[m_at] = _log_ratio(enc.transform(train.iloc[members[m_at]]), e_ref, e_syn, k)
+        n_scores[non_rows] = _log_ratio(enc.transform(holdout.iloc[non_rows]), e_ref, e_syn, k)
     return evaluate_attack(
         name="density_ratio",
-        member_scores=score(e_mem),
-        nonmember_scores=score(e_non),
+        member_scores=m_scores,
+        nonmember_scores=n_scores,
         seed=int(rng.integers(0, 2**63 - 1)),
         n_boot=n_boot,
-        member_rows=member_rows,
-        nonmember_rows=nonmember_rows,
+        member_rows=members,
+        nonmember_rows=np.arange(len(holdout)),
     )

@@ -3,7 +3,7 @@
 An attack gives every record a score; a higher score means "more likely a member" (a record
 the generator was trained on). Members are training records, non-members holdout records.
 Everything here is pure math on those two score vectors; the attacks that produce the scores
-live in their own modules.
+live in their own modules, and choose who is scored with :func:`member_rows`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,24 @@ FPR_LEVELS: tuple[float, ...] = (0.01, 0.001)
 
 AUC_BASELINE = 0.5
 """The AUC of an attacker who guesses: what perfect synthetic data scores."""
+
+MAX_MEMBERS = 10_000
+"""Training records an attack scores at most, unless it has more non-members than that."""
+
+
+def member_rows(n_train: int, n_nonmembers: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions of the training records an attack scores as members.
+
+    Every training record up to :data:`MAX_MEMBERS` (or up to the number of non-members, if
+    larger), else a seeded sample of that many. Neither AUC nor TPR at a fixed FPR needs
+    the two classes to be the same size, so members are not cut down to the non-members'
+    number: the more of each are scored, the narrower the intervals. The non-members, which
+    set how low an FPR can be measured, are never subsampled.
+    """
+    size = max(MAX_MEMBERS, n_nonmembers)
+    if size >= n_train:
+        return np.arange(n_train)
+    return np.sort(rng.choice(n_train, size=size, replace=False))
 
 
 def _scores(values: Any, what: str) -> np.ndarray:

@@ -23,7 +23,12 @@ from scipy import stats
 from synthgen.data.schema import Schema
 from synthgen.errors import InputError
 from synthgen.evaluation.privacy._checks import check_tables
-from synthgen.evaluation.privacy.scores import AttackResult, binomial_ci, evaluate_attack
+from synthgen.evaluation.privacy.scores import (
+    AttackResult,
+    binomial_ci,
+    evaluate_attack,
+    member_rows,
+)
 
 NearestFn = Callable[..., tuple[np.ndarray, np.ndarray]]
 
@@ -401,16 +406,17 @@ def distance_attack(
 
     The attacker's score for a record is minus its distance to the nearest synthetic row:
     a generator that memorises places synthetic rows on or beside its training records.
-    Members are training records, non-members holdout records; the larger side is
-    subsampled (seeded) to the smaller one's size so the classes are balanced. The row
-    positions of the scored records are kept on the result for the worst-case view.
+    Every holdout record is a non-member; the members are the training records chosen by
+    :func:`~synthgen.evaluation.privacy.scores.member_rows` (all of them unless the table
+    is large). The row positions of the scored records are kept on the result for the
+    worst-case view.
 
     Args:
         train: the training table (typed).
         holdout: the holdout table (typed).
         synthetic: the synthetic table (typed).
         schema: the schema; only its model columns are compared.
-        seed: seed of the subsample and of the bootstrap intervals.
+        seed: seed of the member sample (large tables) and of the bootstrap intervals.
         n_boot: bootstrap replicates for the intervals.
         nearest_fn: nearest-neighbour search (defaults to
             :func:`synthgen.evaluation.neighbours.nearest`).
@@ -422,17 +428,15 @@ def distance_attack(
     nearest = _nearest(nearest_fn)
     e_train, e_hold, e_syn = _encode(schema, columns, train, holdout, synthetic)
     rng = np.random.default_rng(seed)
-    size = min(len(train), len(holdout))
-    member_rows = _subsample(len(train), size, rng)
-    nonmember_rows = _subsample(len(holdout), size, rng)
-    m = -nearest(e_train[member_rows], e_syn, k=1)[0][:, 0].astype(np.float64)
-    n = -nearest(e_hold[nonmember_rows], e_syn, k=1)[0][:, 0].astype(np.float64)
+    members = member_rows(len(train), len(holdout), rng)
+    m = -nearest(e_train[members], e_syn, k=1)[0][:, 0].astype(np.float64)
+    n = -nearest(e_hold, e_syn, k=1)[0][:, 0].astype(np.float64)
     return evaluate_attack(
         name="distance",
         member_scores=m,
         nonmember_scores=n,
         seed=int(rng.integers(0, 2**63 - 1)),
         n_boot=n_boot,
-        member_rows=member_rows,
-        nonmember_rows=nonmember_rows,
+        member_rows=members,
+        nonmember_rows=np.arange(len(holdout)),
     )
