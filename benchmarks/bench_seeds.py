@@ -3,19 +3,17 @@
 On a small cohort one run says little: ``gbsg2`` holds out 137 records, so a membership
 attack's AUC has an interval about ±0.09 wide and TSTR about ±0.1. This script repeats
 ``bench_cohorts.run_one`` (split, fit, sample, ``synthgen.evaluate``) for seeds 0..S-1 and
-reports each figure's mean and standard error over seeds, and adds two membership measures
-that use every record the split gives (the report's attacks subsample so that members and
-non-members are equal in number):
+reports each figure's mean and standard error over seeds, and adds three membership
+figures that average out more of the attacks' own randomness:
 
 - ``density_all``: the density-ratio attack (``synthgen.evaluation.privacy.density``: k = 5
   nearest neighbours, ``MixedEncoder`` fitted on the attacker's reference) with every training
   record a member, averaged over 10 random halvings of the holdout into reference and
-  non-members;
+  non-members (the report cross-fits one halving);
 - ``distance_all``: minus the distance to the closest synthetic record (``MixedEncoder``
   fitted on the training records), every training record a member, every holdout record a
-  non-member; ``distance_tpr_all`` is that attack's TPR at 1% FPR. On gbsg2 the report's
-  own TPR at 1% FPR rests on 68 non-members, so that it is the share of members scoring
-  above every non-member (the report marks it unreliable); this one rests on all 137.
+  non-member; ``distance_tpr_all`` is that attack's TPR at 1% FPR. The report's distance
+  attack scores the same records, so these two repeat it as a check.
 
 A fresh sample from the population scores 0.5 on both; only differences between generators
 larger than a couple of standard errors mean anything. A second table gives each run's
