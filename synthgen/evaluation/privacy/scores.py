@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats
 
 from synthgen.errors import InputError
+from synthgen.evaluation.fidelity._common import subsample_rows
 
 FPR_LEVELS: tuple[float, ...] = (0.01, 0.001)
 """The false-positive rates at which every attack reports its true-positive rate."""
@@ -37,10 +38,7 @@ def member_rows(n_train: int, n_nonmembers: int, rng: np.random.Generator) -> np
     number: the more of each are scored, the narrower the intervals. The non-members, which
     set how low an FPR can be measured, are never subsampled.
     """
-    size = max(MAX_MEMBERS, n_nonmembers)
-    if size >= n_train:
-        return np.arange(n_train)
-    return np.sort(rng.choice(n_train, size=size, replace=False))
+    return subsample_rows(n_train, max(MAX_MEMBERS, n_nonmembers), rng)
 
 
 def _scores(values: Any, what: str) -> np.ndarray:
