@@ -15,7 +15,7 @@ from synthgen.errors import ParameterError
 from synthgen.evaluation.quality import quality_score
 from synthgen.models.diffusion import TabularDiffusion
 from synthgen.models.diffusion._encoding import TableEncoder
-from synthgen.models.diffusion.generator import lr_factor
+from synthgen.models.diffusion.generator import ema_rate, lr_factor
 
 QUICK = {"iterations": 40, "width": 32, "depth": 1, "sampling_steps": 8}
 
@@ -77,6 +77,22 @@ def test_learning_rate_warms_up_then_decays() -> None:
     assert lr_factor(0, 1000) == pytest.approx(1 / 50)
     assert lr_factor(49, 1000) == pytest.approx(1.0)
     assert lr_factor(999, 1000) == pytest.approx(0.1, abs=1e-4)
+
+
+def test_weight_average_warms_up_with_the_steps() -> None:
+    # the average spans about the last ninth of the steps so far until it reaches ema_decay:
+    # over a short run (a small cohort's ~300 steps) a fixed 0.995 would still weigh the
+    # first, untrained weights heavily (half-life ~140 steps)
+    assert ema_rate(0, 0.995) == pytest.approx(0.1)
+    assert ema_rate(300, 0.995) == pytest.approx(301 / 310)
+    assert ema_rate(10_000, 0.995) == 0.995
+    rates = [ema_rate(i, 0.995) for i in range(3000)]
+    assert all(b >= a for a, b in zip(rates, rates[1:], strict=False))
+    # weight still left on the first 10% of a 322-step run (gbsg2): fixed decay vs warm-up
+    steps = 322
+    kept_fixed = 0.995 ** (steps - steps // 10)
+    kept_warm = float(np.prod([ema_rate(i, 0.995) for i in range(steps // 10, steps)]))
+    assert kept_fixed > 0.2 and kept_warm < 0.002
 
 
 def test_bad_parameters_are_named_together(cohort) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import ndtri
 
 from synthgen.models.diffusion._encoding import (
     RECORDS_PER_KNOT,
@@ -70,7 +71,8 @@ def test_grid_size_follows_the_number_of_records() -> None:
     for n, knots in ((12, 12), (300, 20), (1_000, 1_000 // RECORDS_PER_KNOT), (40_000, 1_000)):
         grid, levels = smooth_grid(rng.normal(size=n), 0.0, rng)
         assert grid.size == levels.size == knots
-        assert levels[0] == 0.0 and levels[-1] == 1.0
+        # mid-rank plotting positions: the smallest and largest records at 0.5 / n, 1 - 0.5 / n
+        assert levels[0] == pytest.approx(0.5 / n) and levels[-1] == pytest.approx(1 - 0.5 / n)
         assert np.all(np.diff(levels) > 0) and np.all(np.diff(grid) >= 0)
 
 
@@ -100,3 +102,16 @@ def test_saved_levels_round_trip_and_are_checked() -> None:
     # a grid saved without levels (evenly spaced knots) still loads
     del bad["levels.0"]
     assert TableEncoder.from_state(doc, bad).numeric_[0].levels is None
+
+
+def test_training_extremes_are_not_isolated_in_normal_scores() -> None:
+    # the largest of n records encodes where the largest of n normal draws lies, not at the
+    # 5.2 that a CDF level of 1 (clipped) gave, far from every other record
+    n = 549
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame({"nodes": np.round(rng.lognormal(1.0, 1.0, n))})
+    enc = TableEncoder().fit(frame, {"nodes": "integer"}, rng)
+    z = enc.encode(frame, rng)[0][:, 0]
+    assert np.abs(z).max() <= ndtri(1 - 0.5 / n) + 1e-6 < 3.2
+    decoded = enc.numeric_[0].from_normal(np.array([-8.0, 8.0]))
+    assert decoded[0] >= frame["nodes"].min() - 0.5 and decoded[1] <= frame["nodes"].max() + 0.5

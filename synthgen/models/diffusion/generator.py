@@ -305,7 +305,7 @@ class TabularDiffusion(Generator):
             loss.backward()
             opt.step()
             sched.step()
-            update_ema(ema, net, self.ema_decay)
+            update_ema(ema, net, self.ema_decay, step)
             if progress is not None and ((step + 1) % PROGRESS_EVERY == 0 or step + 1 == steps):
                 progress(step + 1, steps)
         return ema
@@ -437,9 +437,18 @@ def lr_factor(step: int, total: int, warmup: int = 50) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
 
 
-def update_ema(ema, net, decay: float) -> None:
+def ema_rate(step: int, decay: float) -> float:
+    """The averaging rate at optimiser step ``step`` (from 0): ``decay``, but at most
+    ``(1 + step) / (10 + step)``, so that until ``decay`` is reached the average covers about
+    the last ninth of the steps so far (EMA warm-up, as in diffusers' ``EMAModel``)."""
+    return min(float(decay), (1 + step) / (10 + step))
+
+
+def update_ema(ema, net, decay: float, step: int) -> None:
+    """Move the averaged weights towards the network's at ``ema_rate(step, decay)``."""
     import torch
 
+    decay = ema_rate(step, decay)
     with torch.no_grad():
         for e, p in zip(ema.parameters(), net.parameters(), strict=True):
             e.mul_(decay).add_(p.detach(), alpha=1 - decay)

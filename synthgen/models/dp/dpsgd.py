@@ -313,7 +313,7 @@ def train_private(
                 p.grad = (acc + sigma * clip * noise) / (q * n)
             opt.step()
             sched.step()
-            update_ema(ema, net, gen.ema_decay)
+            update_ema(ema, net, gen.ema_decay, step)
             if progress is not None and ((step + 1) % PROGRESS_EVERY == 0 or step + 1 == steps):
                 progress(step + 1, steps)
     finally:
