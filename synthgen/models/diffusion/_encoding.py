@@ -14,7 +14,10 @@ values are spread evenly between knots, and integers and whole-day dates are deq
 (spread uniformly over their rounding interval) before the grid is read and before the
 training records are encoded. A value shared by at least ``RECORDS_PER_KNOT`` records (a
 score in steps of ten, a common dose) keeps knots at both ends of its run, so it stays an atom,
-and the gap between two such values gets one record's share at most, as before.
+and the gap between two such values gets one record's share at most, as before. Knots sit at
+mid-rank plotting positions (the j-th of n sorted values at CDF level ``(j + 0.5) / n``), so
+the most extreme training records encode where the extremes of n normal draws lie, not at the
+isolated +-5.2 that levels of exactly 0 and 1 (clipped) would give them.
 
 Categorical, boolean and text columns become integer codes; a missing value is a level of its
 own. A column with more than ``max_categories`` levels keeps its most frequent

@@ -71,7 +71,9 @@ class TabularDiffusion(Generator):
             their correlations by ``1 - sampling_noise**2``; with ``swap_share`` it is the
             small-cohort privacy setting measured in docs/generators.md.
         learning_rate, weight_decay: AdamW, with the learning rate decayed to a tenth.
-        ema_decay: decay of the weight average that is saved and sampled from.
+        ema_decay: decay of the weight average that is saved and sampled from, reached
+            after a warm-up (at step i the rate is ``min(ema_decay, (1 + i) / (10 + i))``,
+            see :func:`ema_rate`).
         sampling_steps: reverse-process steps per sample.
         max_categories: levels kept per categorical column before rare ones are pooled.
         device: "auto" (a GPU when present), "cpu" or "cuda".
