@@ -15,7 +15,7 @@ from synthgen.errors import ParameterError
 from synthgen.evaluation.quality import quality_score
 from synthgen.models.diffusion import TabularDiffusion
 from synthgen.models.diffusion._encoding import TableEncoder
-from synthgen.models.diffusion.generator import ema_rate, lr_factor
+from synthgen.models.diffusion.generator import ema_rate, lr_factor, update_ema
 
 QUICK = {"iterations": 40, "width": 32, "depth": 1, "sampling_steps": 8}
 
@@ -93,6 +93,13 @@ def test_weight_average_warms_up_with_the_steps() -> None:
     kept_fixed = 0.995 ** (steps - steps // 10)
     kept_warm = float(np.prod([ema_rate(i, 0.995) for i in range(steps // 10, steps)]))
     assert kept_fixed > 0.2 and kept_warm < 0.002
+    # and the training loops' update applies it: at step 0 the average moves 90% of the way
+    import torch
+
+    net, ema = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    before = ema.weight.detach().clone()
+    update_ema(ema, net, 0.995, 0)
+    assert torch.allclose(ema.weight, 0.1 * before + 0.9 * net.weight.detach())
 
 
 def test_bad_parameters_are_named_together(cohort) -> None:
