@@ -98,16 +98,17 @@ def smooth_grid(
     ordered = np.sort(seen)
     x = np.sort(dequantise(ordered, resolution, rng))  # stays grouped by value
     k = int(min(N_QUANTILES, max(math.ceil(n / RECORDS_PER_KNOT), min(n, MIN_KNOTS))))
-    levels = [np.linspace(0.0, 1.0, k)]
     counts = np.unique(ordered, return_counts=True)[1]
     first = np.cumsum(counts) - counts  # where each value's run starts in the sorted order
     heavy = counts >= RECORDS_PER_KNOT
-    runs = np.concatenate([first[heavy], first[heavy] + counts[heavy] - 1])
-    levels.append(runs / (n - 1))
-    # knots at fractional ranks r (0 .. n - 1 of the sorted values), at CDF level (r + 0.5) / n:
-    # the mid-rank plotting position, so no training record sits at level 0 or 1 (normal
-    # score -inf or +inf, clipped to an isolated -5.2 or 5.2 before 2026-11-26)
-    ranks = np.unique(np.round(np.concatenate(levels) * (n - 1), 9))
+    # knots at fractional ranks r (0 .. n - 1 of the sorted values): k evenly spaced, plus both
+    # ends of every heavy run; each at CDF level (r + 0.5) / n, the mid-rank plotting position,
+    # so no training record sits at level 0 or 1 (normal score -inf or +inf, clipped to an
+    # isolated -5.2 or 5.2 before 2026-11-26)
+    ranks = np.concatenate(
+        [np.linspace(0.0, n - 1, k), first[heavy], first[heavy] + counts[heavy] - 1]
+    )
+    ranks = np.unique(np.round(ranks, 9))
     return np.quantile(x, ranks / (n - 1)), (ranks + 0.5) / n
 
 
