@@ -11,7 +11,7 @@ from synthgen.data.infer import infer_schema
 from synthgen.errors import ParameterError
 from synthgen.models.diffusion import TabularDiffusion
 from synthgen.models.diffusion._encoding import TableEncoder
-from synthgen.models.diffusion._swap import ColumnSwap, same_group_partners
+from synthgen.models.diffusion._swap import ColumnSwap, dependent_clusters, same_group_partners
 
 QUICK = {"iterations": 30, "width": 32, "depth": 1, "sampling_steps": 8}
 
@@ -100,6 +100,65 @@ def test_each_column_draws_its_own_partner_or_one_partner_gives_all() -> None:
             assert torch.equal(z_from, c_from)
 
 
+def _dependent_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    y = rng.random(n) < 0.4
+    return pd.DataFrame(
+        {
+            "x": x,
+            "x2": x + rng.normal(0, 0.5, n),  # correlation about 0.9 with x
+            "c": np.where(x > 0.5, "high", np.where(x < -0.5, "low", "mid")).astype(object),
+            "z": rng.normal(0, 1, n),
+            # many levels, independent of everything: chance alone must not join it to anyone
+            "w": rng.choice([f"l{i}" for i in range(60)], n).astype(object),
+            "y": y,
+        }
+    )
+
+
+DEPENDENT_KINDS = {
+    "x": "numeric",
+    "x2": "numeric",
+    "c": "categorical",
+    "z": "numeric",
+    "w": "categorical",
+    "y": "boolean",
+}
+
+
+def test_dependent_columns_are_clustered_and_independent_ones_kept_apart() -> None:
+    frame = _dependent_frame()
+    enc = TableEncoder().fit(frame, DEPENDENT_KINDS)
+    arrays = enc.encode(frame)
+    swap = ColumnSwap(enc, "y", share=1.0, each=True)
+    clusters = dependent_clusters(swap, *arrays, threshold=0.3)
+    cluster = dict(zip(swap.columns, clusters, strict=True))
+    assert "y" not in cluster  # the outcome is never swapped
+    assert cluster["x"] == cluster["x2"] == cluster["c"]
+    assert len({cluster["x"], cluster["z"], cluster["w"]}) == 3
+    # a threshold above every dependence leaves each column on its own
+    assert len(set(dependent_clusters(swap, *arrays, threshold=0.99))) == 5
+
+
+def test_a_cluster_is_swapped_from_one_partner_and_clusters_from_different_ones() -> None:
+    frame = _dependent_frame()
+    enc = TableEncoder().fit(frame, DEPENDENT_KINDS)
+    x_num, observed, x_cat = enc.encode(frame)
+    swap = ColumnSwap(enc, "y", share=1.0, each=True)
+    swap.cluster = torch.from_numpy(dependent_clusters(swap, x_num, observed, x_cat, 0.3))
+    groups = torch.from_numpy(swap.groups(x_num, observed, x_cat))
+    numeric = [s.name for s in enc.numeric_]
+    tags = torch.arange(len(frame), dtype=torch.float32)[:, None].repeat(1, len(numeric))
+    gen = torch.Generator().manual_seed(5)
+    n2, _, _ = swap(tags, torch.from_numpy(observed), torch.from_numpy(x_cat), groups, gen)
+    x_from, x2_from, z_from = (n2[:, numeric.index(c)].long() for c in ("x", "x2", "z"))
+    assert torch.equal(x_from, x2_from)  # x and x2 travel together
+    assert (x_from != torch.arange(len(frame))).float().mean() > 0.95
+    assert (x_from == z_from).float().mean() < 0.05  # z has its own partner
+    assert torch.equal(groups[x_from], groups) and torch.equal(groups[z_from], groups)
+
+
 def test_numeric_targets_are_grouped_by_decile_and_no_target_pairs_anyone() -> None:
     frame = _frame()
     enc = TableEncoder().fit(frame, KINDS)
@@ -115,17 +174,29 @@ def test_numeric_targets_are_grouped_by_decile_and_no_target_pairs_anyone() -> N
 def test_share_zero_changes_nothing_and_bad_shares_are_refused() -> None:
     frame = _frame()
     schema = infer_schema(frame).update("y", roles=("target",))
-    a = TabularDiffusion(**QUICK, seed=2).fit(frame, schema).sample(40, seed=0)
-    b = TabularDiffusion(**QUICK, swap_share=0.0, seed=2).fit(frame, schema).sample(40, seed=0)
-    c = TabularDiffusion(**QUICK, swap_share=0.5, seed=2).fit(frame, schema).sample(40, seed=0)
-    d = TabularDiffusion(**QUICK, swap_share=0.5, seed=2).fit(frame, schema).sample(40, seed=0)
+
+    def draw(**params) -> pd.DataFrame:
+        return TabularDiffusion(**QUICK, seed=2, **params).fit(frame, schema).sample(40, seed=0)
+
+    a = draw(swap_share=0.0)
+    b = draw(swap_share=0.0, swap_partners="each")  # no swap: partners do not matter
+    c = draw(swap_share=0.5, swap_partners="one")
+    d = draw(swap_share=0.5, swap_partners="one")
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(c, d)  # seeded
     assert not a.equals(c)
-    for bad in (-0.1, 1.5, "half", None):
+    # the default swaps every cluster of dependent columns; under DP-SGD it swaps nothing
+    pd.testing.assert_frame_equal(draw(), draw(swap_share=1.0, swap_partners="groups"))
+    assert TabularDiffusion().resolved_swap_share() == 1.0
+    assert TabularDiffusion(epsilon=1.0).resolved_swap_share() == 0.0
+    assert TabularDiffusion(epsilon=1.0, swap_share=0.0).resolved_swap_share() == 0.0
+    for bad in (-0.1, 1.5, "half", True):
         with pytest.raises(ParameterError, match="swap_share"):
             TabularDiffusion(swap_share=bad).fit(frame, schema)
     with pytest.raises(ParameterError, match="swap_partners"):
         TabularDiffusion(swap_partners="all").fit(frame, schema)
+    e = draw(swap_share=0.5)  # groups
+    pd.testing.assert_frame_equal(e, draw(swap_share=0.5))
+    assert not e.equals(c) and not e.equals(a)
     with pytest.raises(ParameterError, match="swap_share must be 0 under epsilon"):
         TabularDiffusion(swap_share=0.5, epsilon=1.0).fit(frame, schema)

@@ -44,14 +44,28 @@ class ColumnSwap:
             its swapped columns.
     """
 
-    def __init__(self, encoder: TableEncoder, target: str | None, share: float, each: bool = False):
+    def __init__(
+        self,
+        encoder: TableEncoder,
+        target: str | None,
+        share: float,
+        each: bool = False,
+        clusters: np.ndarray | None = None,
+    ):
         self.share = float(share)
         self.each = bool(each)
         columns = [s.name for s in encoder.numeric_] + [s.name for s in encoder.categorical_]
         self.target = target if target in columns else None
         swappable = [c for c in columns if c != self.target]
+        self.columns = swappable
         index = {c: i for i, c in enumerate(swappable)}
         self.n_columns = len(swappable)
+        # the unit each column is swapped with: itself, or its cluster of dependent columns
+        self.cluster = (
+            torch.arange(self.n_columns)
+            if clusters is None
+            else torch.as_tensor(np.asarray(clusters), dtype=torch.long)
+        )
         # for each coordinate, the swappable column it belongs to (-1: never swapped)
         self.numeric_col = torch.tensor(
             [index.get(s.name, -1) for s in encoder.numeric_], dtype=torch.long
@@ -88,10 +102,12 @@ class ColumnSwap:
             return x_num, observed, x_cat
         device = x_num.device
         own = torch.arange(n)
-        # one pairing per column, or one shared by all columns ([n, 1] broadcast)
-        count = self.n_columns if self.each else 1
-        partners = same_group_partners(groups.cpu(), generator, count).T.expand(-1, self.n_columns)
-        chosen = torch.rand(n, self.n_columns, generator=generator) < self.share
+        # one pairing per swapped unit, or one shared by all columns ([n, 1] broadcast)
+        units = int(self.cluster.max()) + 1
+        count = units if self.each else 1
+        partners = same_group_partners(groups.cpu(), generator, count).T
+        partners = partners[:, self.cluster] if self.each else partners.expand(-1, self.n_columns)
+        chosen = (torch.rand(n, units, generator=generator) < self.share)[:, self.cluster]
         # source record of each (record, column); column -1 (the outcome) reads the last slot
         source = torch.where(chosen, partners, own[:, None])
         source = torch.cat([source, own[:, None]], dim=1).to(device)
@@ -128,3 +144,62 @@ def same_group_partners(
     partner = torch.empty(k, n, dtype=torch.long)
     partner.scatter_(1, order, torch.gather(order, 1, pos))
     return partner[0] if count is None else partner
+
+
+def dependent_clusters(
+    swap: ColumnSwap,
+    x_num: np.ndarray,
+    observed: np.ndarray,
+    x_cat: np.ndarray,
+    threshold: float,
+) -> np.ndarray:
+    """Clusters of mutually dependent swappable columns, as one cluster id per column.
+
+    Two columns' dependence is the canonical correlation between their encodings (a numeric
+    column's normal score and missing flag, a categorical column's one-hot levels), adjusted
+    for the chance correlation its number of dimensions buys on this many records. Columns
+    are joined by average linkage while the average dependence stays at or above
+    ``threshold``, so swapping a whole cluster at once keeps its columns' relations.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    m = swap.n_columns
+    if m < 2:
+        return np.zeros(m, dtype=np.int64)
+    n = max(x_num.shape[0], x_cat.shape[0])
+    blocks = []
+    for name in swap.columns:
+        block = _column_block(swap.encoder, name, x_num, observed, x_cat)
+        block = block - block.mean(axis=0)
+        u, sv, _ = np.linalg.svd(block, full_matrices=False)
+        blocks.append(u[:, sv > 1e-8 * max(sv.max(initial=0.0), 1e-300)])
+    dep = np.zeros((m, m))
+    for i in range(m):
+        for j in range(i + 1, m):
+            a, b = blocks[i], blocks[j]
+            if not a.shape[1] or not b.shape[1]:
+                continue
+            r2 = np.linalg.svd(a.T @ b, compute_uv=False)[0] ** 2
+            k = a.shape[1] * b.shape[1]
+            adjusted = 1 - (1 - r2) * (n - 1) / max(n - k - 1, 1)
+            dep[i, j] = dep[j, i] = np.sqrt(min(max(adjusted, 0.0), 1.0))
+    tree = linkage(squareform(1.0 - dep, checks=False), method="average")
+    return fcluster(tree, t=1.0 - threshold, criterion="distance").astype(np.int64) - 1
+
+
+def _column_block(
+    encoder: TableEncoder, name: str, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray
+) -> np.ndarray:
+    """A column's encoding as a float matrix with one row per record."""
+    numeric = [s.name for s in encoder.numeric_]
+    if name in numeric:
+        j = numeric.index(name)
+        seen = observed[:, j].astype(np.float64)
+        parts = [np.where(seen > 0, x_num[:, j], 0.0)]
+        if encoder.numeric_[j].has_missing:
+            parts.append(seen)
+        return np.column_stack(parts)
+    k = [s.name for s in encoder.categorical_].index(name)
+    codes = x_cat[:, k]
+    return (codes[:, None] == np.unique(codes)[None, :]).astype(np.float64)

@@ -32,6 +32,15 @@ OUTCOME_DROPOUT = 0.15
 """Share of training records whose outcome is hidden (the unconditional half of guidance)."""
 
 
+SWAP_SHARE = 1.0
+"""``swap_share`` when none is given and training is not private (docs/generators.md)."""
+GROUP_DEPENDENCE = 0.3
+"""Dependence (adjusted canonical correlation) at which ``swap_partners="groups"`` keeps
+columns together."""
+DEPENDENCE_ROWS = 5_000
+"""Records (a seeded subsample of larger tables) the column dependences are measured on."""
+
+
 def _device(choice: str):
     import torch
 
@@ -57,19 +66,23 @@ class TabularDiffusion(Generator):
             values strengthen the outcome's dependence on the other columns (better
             train-on-synthetic utility on small cohorts) at some cost in fidelity
             (docs/generators.md). Without such a target there is no outcome and no guidance.
-        swap_share: probability that each of a training record's column values is replaced by
-            that column's value in another record with the same outcome (see :mod:`._swap`):
-            0 (off) by default. Lowers membership risk on small cohorts at some cost in
-            fidelity (docs/generators.md). Refused under DP-SGD (a swapped record would depend
-            on several patients).
-        swap_partners: "one" (default): one partner gives all of a record's swapped columns,
-            as in TabCutMix; "each": every column draws its own partner, so ``swap_share=1``
-            trains on the outcome-conditional product of the columns.
+        swap_share: probability that each of a training record's column values (with
+            ``swap_partners="groups"``, each cluster of dependent columns) is replaced by its
+            value in another record with the same outcome (see :mod:`._swap`). None (the
+            default) is :data:`SWAP_SHARE`, or 0 under ``epsilon``; 0 turns swapping off.
+            Lowers membership risk, most on small cohorts, at some cost in the weaker
+            relations between columns (docs/generators.md). A share above 0 is refused under
+            DP-SGD (a swapped record would depend on several patients).
+        swap_partners: "groups" (default): the columns are clustered by their dependence
+            (:data:`GROUP_DEPENDENCE`) and each cluster is swapped whole from its own partner,
+            so ``swap_share=1`` trains on the outcome-conditional product of the clusters,
+            keeping every relation inside a cluster; "one": one partner gives all of a
+            record's swapped columns, as in TabCutMix; "each": every column draws its own
+            partner (the outcome-conditional product of the columns at ``swap_share=1``).
         sampling_noise: standard deviation of the Gaussian noise left in the numeric normal
             scores: the reverse process stops at that noise level (0, the default, runs it to
             the end). Spreads each synthetic record's numbers over a neighbourhood and weakens
-            their correlations by ``1 - sampling_noise**2``; with ``swap_share`` it is the
-            small-cohort privacy setting measured in docs/generators.md.
+            their correlations by ``1 - sampling_noise**2`` (docs/generators.md).
         learning_rate, weight_decay: AdamW, with the learning rate decayed to a tenth.
         ema_decay: decay of the weight average that is saved and sampled from, reached
             after a warm-up (at step i the rate is ``min(ema_decay, (1 + i) / (10 + i))``,
@@ -99,8 +112,8 @@ class TabularDiffusion(Generator):
         embed_dim: int = 16,
         dropout: float = 0.0,
         guidance: float = 1.0,
-        swap_share: float = 0.0,
-        swap_partners: str = "one",
+        swap_share: float | None = None,
+        swap_partners: str = "groups",
         sampling_noise: float = 0.0,
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
@@ -170,15 +183,21 @@ class TabularDiffusion(Generator):
                 problems.append(f"{name} must be a positive number, got {v!r}")
         if not is_num(self.guidance) or not 0 <= self.guidance <= 10:
             problems.append(f"guidance must be a number in [0, 10], got {self.guidance!r}")
-        if not is_num(self.swap_share) or not 0 <= self.swap_share <= 1:
-            problems.append(f"swap_share must be a number in [0, 1], got {self.swap_share!r}")
-        elif self.swap_share > 0 and self.epsilon is not None:
+        if self.swap_share is not None and (
+            not is_num(self.swap_share) or not 0 <= self.swap_share <= 1
+        ):
+            problems.append(
+                f"swap_share must be a number in [0, 1] or null, got {self.swap_share!r}"
+            )
+        elif self.swap_share is not None and self.swap_share > 0 and self.epsilon is not None:
             problems.append(
                 "swap_share must be 0 under epsilon: a swapped record depends on several patients, "
                 "which DP-SGD's accounting does not allow for"
             )
-        if self.swap_partners not in ("one", "each"):
-            problems.append(f"swap_partners must be one or each, got {self.swap_partners!r}")
+        if self.swap_partners not in ("one", "each", "groups"):
+            problems.append(
+                f"swap_partners must be one, each or groups, got {self.swap_partners!r}"
+            )
         if not is_num(self.sampling_noise) or not 0 <= self.sampling_noise <= 0.95:
             problems.append(
                 f"sampling_noise must be a number in [0, 0.95], got {self.sampling_noise!r}"
@@ -197,6 +216,12 @@ class TabularDiffusion(Generator):
         if problems:
             raise ParameterError(f"model '{self.name}': " + "; ".join(problems))
 
+    def resolved_swap_share(self) -> float:
+        """The share of column values swapped in training (0 under DP-SGD unless given)."""
+        if self.swap_share is not None:
+            return float(self.swap_share)
+        return 0.0 if self.epsilon is not None else SWAP_SHARE
+
     def resolved_iterations(self, n: int) -> int:
         """The number of optimiser steps for ``n`` training records."""
         if self.iterations is not None:
@@ -209,7 +234,7 @@ class TabularDiffusion(Generator):
         import torch
 
         from synthgen.models.diffusion._network import Denoiser
-        from synthgen.models.diffusion._swap import ColumnSwap
+        from synthgen.models.diffusion._swap import ColumnSwap, dependent_clusters
 
         kinds = {c: self.schema_[c].kind for c in data.columns}
         rng = np.random.default_rng(self.seed)
@@ -253,9 +278,16 @@ class TabularDiffusion(Generator):
                 swap = ColumnSwap(
                     self.encoder_,
                     targets[0] if targets else None,
-                    self.swap_share,
-                    each=self.swap_partners == "each",
+                    self.resolved_swap_share(),
+                    each=self.swap_partners != "one",
                 )
+                if self.swap_partners == "groups" and swap.share > 0:
+                    rows = rng.permutation(len(data))[:DEPENDENCE_ROWS]
+                    swap.cluster = torch.from_numpy(
+                        dependent_clusters(
+                            swap, x_num[rows], observed[rows], x_cat[rows], GROUP_DEPENDENCE
+                        )
+                    )
                 groups = torch.from_numpy(swap.groups(x_num, observed, x_cat))
                 ema = self._train(net, tensors, steps, gen, progress, swap, groups)
             else:
