@@ -11,8 +11,12 @@ stays from one record with probability ``share**2 + (1 - share)**2``. With ``eac
 column draws its own partner: a record mixes up to as many patients as it has columns, a pair
 of columns stays from one record with probability about ``(1 - share)**2``, and at
 ``share=1`` the batch is the outcome-conditional product of its columns (each column
-reshuffled within each outcome group, the records a naive Bayes model would draw). Either
-way no single record's combination is reinforced on every pass, while every column's
+reshuffled within each outcome group, the records a naive Bayes model would draw). With
+clusters (the generator's default, in the spirit of TabCutMixPlus from the same paper), the
+columns are first grouped by :func:`dependent_clusters` and each cluster is swapped whole from
+its own partner: at ``share=1`` the batch is the outcome-conditional product of the clusters,
+which keeps every relation inside a cluster and gives up only the weak ones between clusters.
+Either way no single record's combination is reinforced on every pass, while every column's
 distribution within each outcome group, and so the outcome's relation to each column, is
 kept; the weakened dependencies between other columns are the price in fidelity.
 
@@ -125,24 +129,29 @@ def same_group_partners(
 ) -> torch.Tensor:
     """For each record, another record of its group (itself when it is alone in it).
 
-    Records are put in a random order within their groups, and each is paired with the next
-    one in that order (the last of a group with the first), so every record is also some
-    record's partner. With ``count``, ``count`` independent pairings at once, ``[count, n]``.
+    Records are put in a random order within their groups, and each is paired with the one a
+    random number of places further on in that order, cyclically within its group (a shift
+    of 1 to the group's size less one, drawn per group), so every record is also some
+    record's partner. With ``count``, ``count`` pairings at once, ``[count, n]``: one random
+    order, an independent shift per pairing and group (one sort for all of them).
     """
     n = groups.shape[0]
     k = 1 if count is None else count
     # groups are integers, so a random offset below 1 orders records within groups only
-    keys = groups.double() + 0.5 * torch.rand(k, n, generator=generator).double()
-    order = torch.argsort(keys, dim=1)
+    keys = groups.double() + 0.5 * torch.rand(n, generator=generator).double()
+    order = torch.argsort(keys)
     g = groups[order]
-    start = torch.ones(k, n, dtype=torch.bool)
-    start[:, 1:] = g[:, 1:] != g[:, :-1]
-    first_pos = torch.cummax(torch.where(start, torch.arange(n), 0), dim=1).values
-    same_next = torch.zeros(k, n, dtype=torch.bool)
-    same_next[:, :-1] = g[:, 1:] == g[:, :-1]
-    pos = torch.where(same_next, torch.roll(torch.arange(n), -1), first_pos)
+    start = torch.ones(n, dtype=torch.bool)
+    start[1:] = g[1:] != g[:-1]
+    run = torch.cumsum(start, 0) - 1  # which group each sorted position belongs to
+    first = torch.nonzero(start).flatten()  # each group's first position
+    size = torch.diff(first, append=torch.tensor([n]))
+    shift = 1 + (torch.rand(k, size.numel(), generator=generator) * (size - 1)).long()
+    shift = torch.minimum(shift, (size - 1).clamp(min=1))  # float rounding at the top end
+    offset = torch.arange(n) - first[run]
+    to = first[run] + (offset + shift[:, run]) % size[run]
     partner = torch.empty(k, n, dtype=torch.long)
-    partner.scatter_(1, order, torch.gather(order, 1, pos))
+    partner[:, order] = order[to]
     return partner[0] if count is None else partner
 
 

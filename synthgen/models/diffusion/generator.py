@@ -317,10 +317,11 @@ class TabularDiffusion(Generator):
         n = tensors[0].shape[0]
         batch = min(self.batch_size, n)
         opt = torch.optim.AdamW(
-            net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay, fused=True
         )
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: lr_factor(i, steps))
         ema = copy.deepcopy(net).requires_grad_(False)
+        averaged, current = list(ema.parameters()), list(net.parameters())
         order = torch.randperm(n, generator=gen)
         pos = 0
         net.train()
@@ -339,7 +340,7 @@ class TabularDiffusion(Generator):
             loss.backward()
             opt.step()
             sched.step()
-            update_ema(ema, net, self.ema_decay, step)
+            update_ema(averaged, current, self.ema_decay, step)
             if progress is not None and ((step + 1) % PROGRESS_EVERY == 0 or step + 1 == steps):
                 progress(step + 1, steps)
         return ema
@@ -479,10 +480,17 @@ def ema_rate(step: int, decay: float) -> float:
 
 
 def update_ema(ema, net, decay: float, step: int) -> None:
-    """Move the averaged weights towards the network's at ``ema_rate(step, decay)``."""
+    """Move the averaged weights towards the network's at ``ema_rate(step, decay)``.
+
+    ``ema`` and ``net`` are modules, or their parameter lists (listed once by a training loop:
+    listing a module's parameters on every step costs as much as the update)."""
     import torch
 
     decay = ema_rate(step, decay)
-    with torch.no_grad():
-        for e, p in zip(ema.parameters(), net.parameters(), strict=True):
-            e.mul_(decay).add_(p.detach(), alpha=1 - decay)
+    averaged = list(ema.parameters()) if isinstance(ema, torch.nn.Module) else ema
+    current = [p.detach() for p in (net.parameters() if isinstance(net, torch.nn.Module) else net)]
+    if len(averaged) != len(current):
+        raise ModelError("the weight average and the network have different parameters")
+    with torch.no_grad():  # one call over all tensors: the same arithmetic as a loop, faster
+        torch._foreach_mul_(averaged, decay)
+        torch._foreach_add_(averaged, current, alpha=1 - decay)
