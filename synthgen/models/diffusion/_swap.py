@@ -44,8 +44,11 @@ class ColumnSwap:
         encoder: the fitted encoder (which coordinates belong to which column).
         target: the outcome column's name, or None.
         share: probability that a column value is swapped.
-        each: every column draws its own partner; False: one partner per record gives all of
-            its swapped columns.
+        each: every swapped unit draws its own partner; False: one partner per record gives
+            all of its swapped columns.
+
+    A unit is one column, or, once ``cluster`` holds each column's cluster id (from
+    :func:`dependent_clusters`), one cluster: its columns are swapped together or not at all.
     """
 
     def __init__(
@@ -54,7 +57,6 @@ class ColumnSwap:
         target: str | None,
         share: float,
         each: bool = False,
-        clusters: np.ndarray | None = None,
     ):
         self.share = float(share)
         self.each = bool(each)
@@ -64,12 +66,9 @@ class ColumnSwap:
         self.columns = swappable
         index = {c: i for i, c in enumerate(swappable)}
         self.n_columns = len(swappable)
-        # the unit each column is swapped with: itself, or its cluster of dependent columns
-        self.cluster = (
-            torch.arange(self.n_columns)
-            if clusters is None
-            else torch.as_tensor(np.asarray(clusters), dtype=torch.long)
-        )
+        # the unit each column is swapped with: itself, unless clusters of dependent columns
+        # (:func:`dependent_clusters`) are set here
+        self.cluster = torch.arange(self.n_columns)
         # for each coordinate, the swappable column it belongs to (-1: never swapped)
         self.numeric_col = torch.tensor(
             [index.get(s.name, -1) for s in encoder.numeric_], dtype=torch.long
