@@ -100,6 +100,27 @@ def test_each_column_draws_its_own_partner_or_one_partner_gives_all() -> None:
             assert torch.equal(z_from, c_from)
 
 
+def test_partners_from_any_outcome_cross_outcome_groups_in_that_share() -> None:
+    frame = _frame(n=2000)
+    enc = TableEncoder().fit(frame, KINDS)
+    x_num, observed, x_cat = enc.encode(frame)
+    groups = torch.from_numpy(ColumnSwap(enc, "y", share=1.0).groups(x_num, observed, x_cat))
+    tags = torch.from_numpy(x_num.copy())
+    tags[:, 1] = torch.arange(len(frame), dtype=tags.dtype)
+    crossed = {}
+    for any_outcome in (0.0, 0.5, 1.0):
+        swap = ColumnSwap(enc, "y", share=1.0, each=True, any_outcome=any_outcome)
+        gen = torch.Generator().manual_seed(4)
+        n2, _, _ = swap(tags, torch.from_numpy(observed), torch.from_numpy(x_cat), groups, gen)
+        z_from = n2[:, 1].long()
+        crossed[any_outcome] = (groups[z_from] != groups).float().mean().item()
+    share = groups.float().mean().item()
+    other = 2 * share * (1 - share)  # a partner from anyone has the other outcome this often
+    assert crossed[0.0] == 0.0
+    assert abs(crossed[1.0] - other) < 0.05
+    assert abs(crossed[0.5] - other / 2) < 0.05
+
+
 def _dependent_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1, n)
@@ -195,6 +216,10 @@ def test_share_zero_changes_nothing_and_bad_shares_are_refused() -> None:
             TabularDiffusion(swap_share=bad).fit(frame, schema)
     with pytest.raises(ParameterError, match="swap_partners"):
         TabularDiffusion(swap_partners="all").fit(frame, schema)
+    for bad in (-0.1, 1.5, "half"):
+        with pytest.raises(ParameterError, match="swap_any_outcome"):
+            TabularDiffusion(swap_any_outcome=bad).fit(frame, schema)
+    assert not draw(swap_any_outcome=0.0).equals(draw())
     e = draw(swap_share=0.5)  # groups
     pd.testing.assert_frame_equal(e, draw(swap_share=0.5))
     assert not e.equals(c) and not e.equals(a)

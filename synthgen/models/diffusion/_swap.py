@@ -18,7 +18,10 @@ its own partner: at ``share=1`` the batch is the outcome-conditional product of 
 which keeps every relation inside a cluster and gives up only the weak ones between clusters.
 Either way no single record's combination is reinforced on every pass, while every column's
 distribution within each outcome group, and so the outcome's relation to each column, is
-kept; the weakened dependencies between other columns are the price in fidelity.
+kept; the weakened dependencies between other columns are the price in fidelity. With
+``any_outcome``, that share of the partners is drawn from the whole batch instead: the
+outcome's relation to each column is then weakened by that share too, which on a small
+cohort lowers the membership risk further (docs/generators.md).
 
 The outcome is the schema's first ``target`` column among the learned ones: its code for a
 categorical target, its decile for a numeric one (missing values a group of their own).
@@ -46,6 +49,8 @@ class ColumnSwap:
         share: probability that a column value is swapped.
         each: every swapped unit draws its own partner; False: one partner per record gives
             all of its swapped columns.
+        any_outcome: probability that a partner is drawn from every record of the batch
+            instead of those with the same outcome.
 
     A unit is one column, or, once ``cluster`` holds each column's cluster id (from
     :func:`dependent_clusters`), one cluster: its columns are swapped together or not at all.
@@ -57,9 +62,11 @@ class ColumnSwap:
         target: str | None,
         share: float,
         each: bool = False,
+        any_outcome: float = 0.0,
     ):
         self.share = float(share)
         self.each = bool(each)
+        self.any_outcome = float(any_outcome)
         columns = [s.name for s in encoder.numeric_] + [s.name for s in encoder.categorical_]
         self.target = target if target in columns else None
         swappable = [c for c in columns if c != self.target]
@@ -109,6 +116,10 @@ class ColumnSwap:
         units = int(self.cluster.max()) + 1
         count = units if self.each else 1
         partners = same_group_partners(groups.cpu(), generator, count).T
+        if self.any_outcome > 0:
+            anyone = same_group_partners(torch.zeros(n, dtype=torch.long), generator, count).T
+            use = torch.rand(n, count, generator=generator) < self.any_outcome
+            partners = torch.where(use, anyone, partners)
         partners = partners[:, self.cluster] if self.each else partners.expand(-1, self.n_columns)
         chosen = (torch.rand(n, units, generator=generator) < self.share)[:, self.cluster]
         # source record of each (record, column); column -1 (the outcome) reads the last slot

@@ -79,6 +79,10 @@ class TabularDiffusion(Generator):
             keeping every relation inside a cluster; "one": one partner gives all of a
             record's swapped columns, as in TabCutMix; "each": every column draws its own
             partner (the outcome-conditional product of the columns at ``swap_share=1``).
+        swap_any_outcome: probability that a swap partner is drawn from every record of the
+            batch rather than from those with the same outcome (0.2 by default): weakens each
+            column's relation to the outcome by that share, for a further drop in membership
+            risk on small cohorts (docs/generators.md).
         sampling_noise: standard deviation of the Gaussian noise left in the numeric normal
             scores: the reverse process stops at that noise level (0, the default, runs it to
             the end). Spreads each synthetic record's numbers over a neighbourhood and weakens
@@ -114,6 +118,7 @@ class TabularDiffusion(Generator):
         guidance: float = 1.0,
         swap_share: float | None = None,
         swap_partners: str = "groups",
+        swap_any_outcome: float = 0.2,
         sampling_noise: float = 0.0,
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
@@ -135,6 +140,7 @@ class TabularDiffusion(Generator):
         self.guidance = guidance
         self.swap_share = swap_share
         self.swap_partners = swap_partners
+        self.swap_any_outcome = swap_any_outcome
         self.sampling_noise = sampling_noise
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -197,6 +203,10 @@ class TabularDiffusion(Generator):
         if self.swap_partners not in ("one", "each", "groups"):
             problems.append(
                 f"swap_partners must be one, each or groups, got {self.swap_partners!r}"
+            )
+        if not is_num(self.swap_any_outcome) or not 0 <= self.swap_any_outcome <= 1:
+            problems.append(
+                f"swap_any_outcome must be a number in [0, 1], got {self.swap_any_outcome!r}"
             )
         if not is_num(self.sampling_noise) or not 0 <= self.sampling_noise <= 0.95:
             problems.append(
@@ -280,6 +290,7 @@ class TabularDiffusion(Generator):
                     targets[0] if targets else None,
                     self.resolved_swap_share(),
                     each=self.swap_partners != "one",
+                    any_outcome=self.swap_any_outcome,
                 )
                 if self.swap_partners == "groups" and swap.share > 0:
                     rows = rng.permutation(len(data))[:DEPENDENCE_ROWS]
