@@ -30,8 +30,9 @@ maximum of two noisy AUCs, so its floor lies above 0.5).
         --run tvae --run diffusion --run "diffusion swap_share=0.5"
     python benchmarks/bench_seeds.py --table
 
-Results are merged into ``benchmarks/results/seeds.json`` (same cohort, run and seeds
-replace an earlier entry).
+Results are merged into ``benchmarks/results/seeds.json``: a run replaces an earlier one with
+the same cohort, generator and settings, whatever its number of seeds (the paired table pairs
+each run with the baseline seed by seed, so runs over fewer seeds still compare).
 """
 
 from __future__ import annotations
