@@ -68,7 +68,8 @@ class TabularDiffusion(Generator):
             (docs/generators.md). Without such a target there is no outcome and no guidance.
         swap_share: probability that each of a training record's column values (with
             ``swap_partners="groups"``, each cluster of dependent columns) is replaced by its
-            value in another record with the same outcome (see :mod:`._swap`). None (the
+            value in another record, one with the same outcome but for a share
+            ``swap_any_outcome`` (see :mod:`._swap`). None (the
             default) is :data:`SWAP_SHARE`, or 0 under ``epsilon``; 0 turns swapping off.
             Lowers membership risk, most on small cohorts, at some cost in the weaker
             relations between columns (docs/generators.md). A share above 0 is refused under
