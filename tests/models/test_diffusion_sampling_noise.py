@@ -67,15 +67,20 @@ def _frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
 def test_sampling_noise_is_seeded_spreads_values_and_is_checked() -> None:
     frame = _frame()
     schema = infer_schema(frame).update("y", roles=("target",))
-    plain = TabularDiffusion(**QUICK, seed=1).fit(frame, schema)
+    plain = TabularDiffusion(**QUICK, sampling_noise=0.0, seed=1).fit(frame, schema)
     a = plain.sample(200, seed=0)
-    b = TabularDiffusion(**QUICK, sampling_noise=0.0, seed=1).fit(frame, schema).sample(200, seed=0)
-    pd.testing.assert_frame_equal(a, b)  # 0 is the default sampler
+    default = TabularDiffusion(**QUICK, seed=1).fit(frame, schema).sample(200, seed=0)
+    b = TabularDiffusion(**QUICK, sampling_noise=0.2, seed=1).fit(frame, schema).sample(200, seed=0)
+    pd.testing.assert_frame_equal(default, b)  # the default leaves noise 0.2, outside DP
+    assert not a.equals(b)
+    assert TabularDiffusion().resolved_sampling_noise() == 0.2
+    assert TabularDiffusion(epsilon=1.0).resolved_sampling_noise() == 0.0
+    assert TabularDiffusion(epsilon=1.0, sampling_noise=0.3).resolved_sampling_noise() == 0.3
     noisy = TabularDiffusion(**QUICK, sampling_noise=0.6, seed=1).fit(frame, schema)
     c, d = noisy.sample(200, seed=0), noisy.sample(200, seed=0)
     pd.testing.assert_frame_equal(c, d)
     assert not a.equals(c)
     assert set(c.columns) == set(frame.columns) and c.notna().all().all()
-    for bad in (-0.1, 0.96, "some", None):
+    for bad in (-0.1, 0.96, "some", True):
         with pytest.raises(ParameterError, match="sampling_noise"):
             TabularDiffusion(sampling_noise=bad).fit(frame, schema)

@@ -225,3 +225,23 @@ def test_share_zero_changes_nothing_and_bad_shares_are_refused() -> None:
     assert not e.equals(c) and not e.equals(a)
     with pytest.raises(ParameterError, match="swap_share must be 0 under epsilon"):
         TabularDiffusion(swap_share=0.5, epsilon=1.0).fit(frame, schema)
+
+
+def test_the_model_records_which_columns_were_swapped_together(tmp_path) -> None:
+    frame = _frame()
+    frame["x2"] = frame["x"] * 2 + np.random.default_rng(3).normal(0, 0.1, len(frame))
+    schema = infer_schema(frame).update("y", roles=("target",))
+    gen = TabularDiffusion(**QUICK, seed=2).fit(frame, schema)
+    record = gen.swap_
+    assert record["share"] == 1.0 and record["outcome"] == "y"
+    assert record["partners"] == "groups" and record["any_outcome"] == 0.2
+    units = record["units"]
+    assert sorted(c for unit in units for c in unit) == ["c", "x", "x2", "z"]
+    assert ["x", "x2"] in units  # the dependent pair is one unit; the others stand alone
+    assert len(units) == 3
+    loaded = TabularDiffusion.load(gen.save(tmp_path / "model"))
+    assert loaded.swap_ == record
+    one = TabularDiffusion(**QUICK, seed=2, swap_partners="one", swap_share=0.5)
+    # one partner per record, each column swapped or kept on its own
+    assert one.fit(frame, schema).swap_["units"] == [["x"], ["z"], ["x2"], ["c"]]
+    assert TabularDiffusion(**QUICK, swap_share=0.0).fit(frame, schema).swap_ == {"share": 0.0}

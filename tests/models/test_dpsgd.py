@@ -90,6 +90,7 @@ def test_private_diffusion_records_its_budget_and_learns_nothing_for_free() -> N
     assert "DP-SGD" in budget["mechanism"] and budget["epsilon_spent"] <= 2.0
     assert budget["noise_multiplier"] > 0 and budget["steps"] == 20
     assert any("histogram" in s["what"] for s in budget["spent"])
+    assert gen.swap_ == {"share": 0.0}  # no record mixes patients under DP-SGD
     # every learned column may be missing: the missing level is learned, not read off
     enc = gen.encoder_
     assert all(c.has_missing for c in enc.numeric_)

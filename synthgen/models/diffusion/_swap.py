@@ -86,6 +86,14 @@ class ColumnSwap:
         )
         self.encoder = encoder
 
+    def units(self) -> list[list[str]]:
+        """The swappable columns, as the units they are swapped in (a cluster's columns
+        together), in the order of their first column."""
+        found: dict[int, list[str]] = {}
+        for name, unit in zip(self.columns, self.cluster.tolist(), strict=True):
+            found.setdefault(unit, []).append(name)
+        return list(found.values())
+
     def groups(self, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray) -> np.ndarray:
         """The outcome group of every encoded record."""
         n = max(x_num.shape[0], x_cat.shape[0])

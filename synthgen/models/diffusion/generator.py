@@ -34,6 +34,8 @@ OUTCOME_DROPOUT = 0.15
 
 SWAP_SHARE = 1.0
 """``swap_share`` when none is given and training is not private (docs/generators.md)."""
+SAMPLING_NOISE = 0.2
+"""``sampling_noise`` when none is given and training is not private (docs/generators.md)."""
 GROUP_DEPENDENCE = 0.3
 """Dependence (adjusted canonical correlation) at which ``swap_partners="groups"`` keeps
 columns together."""
@@ -85,9 +87,12 @@ class TabularDiffusion(Generator):
             column's relation to the outcome by that share, for a further drop in membership
             risk on small cohorts (docs/generators.md).
         sampling_noise: standard deviation of the Gaussian noise left in the numeric normal
-            scores: the reverse process stops at that noise level (0, the default, runs it to
-            the end). Spreads each synthetic record's numbers over a neighbourhood and weakens
-            their correlations by ``1 - sampling_noise**2`` (docs/generators.md).
+            scores: the reverse process stops at that noise level (0 runs it to the end).
+            Spreads each synthetic record's numbers over a neighbourhood, so that no synthetic
+            record is a near-copy of a training record, and weakens their correlations by
+            ``1 - sampling_noise**2``. None (the default) is :data:`SAMPLING_NOISE`, or 0
+            under ``epsilon``, where DP-SGD already bounds what a record can reveal
+            (docs/generators.md).
         learning_rate, weight_decay: AdamW, with the learning rate decayed to a tenth.
         ema_decay: decay of the weight average that is saved and sampled from, reached
             after a warm-up (at step i the rate is ``min(ema_decay, (1 + i) / (10 + i))``,
@@ -98,6 +103,10 @@ class TabularDiffusion(Generator):
         epsilon, delta: train under (epsilon, delta)-differential privacy; None is not private.
         max_grad_norm: per-record gradient clipping bound under DP-SGD.
         seed: seeds initialisation, batches and noise.
+
+    Once fitted, ``swap_`` records the swapping that was done (saved with the model): its
+    share, and with a share above 0 the partners, ``any_outcome``, the outcome kept and the
+    ``units`` of columns swapped together (column names, no values).
     """
 
     name = "diffusion"
@@ -120,7 +129,7 @@ class TabularDiffusion(Generator):
         swap_share: float | None = None,
         swap_partners: str = "groups",
         swap_any_outcome: float = 0.2,
-        sampling_noise: float = 0.0,
+        sampling_noise: float | None = None,
         learning_rate: float = 2e-3,
         weight_decay: float = 1e-5,
         ema_decay: float = 0.995,
@@ -209,9 +218,11 @@ class TabularDiffusion(Generator):
             problems.append(
                 f"swap_any_outcome must be a number in [0, 1], got {self.swap_any_outcome!r}"
             )
-        if not is_num(self.sampling_noise) or not 0 <= self.sampling_noise <= 0.95:
+        if self.sampling_noise is not None and (
+            not is_num(self.sampling_noise) or not 0 <= self.sampling_noise <= 0.95
+        ):
             problems.append(
-                f"sampling_noise must be a number in [0, 0.95], got {self.sampling_noise!r}"
+                f"sampling_noise must be a number in [0, 0.95] or null, got {self.sampling_noise!r}"
             )
         if self.epsilon is not None and (not is_num(self.epsilon) or not self.epsilon > 0):
             problems.append(f"epsilon must be a positive number or null, got {self.epsilon!r}")
@@ -232,6 +243,13 @@ class TabularDiffusion(Generator):
         if self.swap_share is not None:
             return float(self.swap_share)
         return 0.0 if self.epsilon is not None else SWAP_SHARE
+
+    def resolved_sampling_noise(self) -> float:
+        """The noise left in the numeric normal scores when sampling (0 under DP-SGD unless
+        given)."""
+        if self.sampling_noise is not None:
+            return float(self.sampling_noise)
+        return 0.0 if self.epsilon is not None else SAMPLING_NOISE
 
     def resolved_iterations(self, n: int) -> int:
         """The number of optimiser steps for ``n`` training records."""
@@ -301,6 +319,7 @@ class TabularDiffusion(Generator):
                         )
                     )
                 groups = torch.from_numpy(swap.groups(x_num, observed, x_cat))
+                self.swap_ = self._swap_record(swap)
                 ema = self._train(net, tensors, steps, gen, progress, swap, groups)
             else:
                 from synthgen.models.dp.dpsgd import train_private
@@ -308,8 +327,22 @@ class TabularDiffusion(Generator):
                 ema, self.privacy_budget_ = train_private(
                     self, net, tensors, steps, gen, progress, budget
                 )
+                self.swap_ = {"share": 0.0}
         self.network_ = ema.cpu().eval()
         self.iterations_ = steps
+
+    def _swap_record(self, swap) -> dict[str, Any]:
+        """What the swapping did, for the model directory: the share, the outcome it kept,
+        and the units of columns swapped together (column names only, no values)."""
+        if swap.share <= 0 or not swap.n_columns:
+            return {"share": 0.0}
+        return {
+            "share": swap.share,
+            "partners": self.swap_partners,
+            "any_outcome": float(self.swap_any_outcome),
+            "outcome": swap.target,
+            "units": swap.units(),
+        }
 
     def _outcome_code(self, targets: list[str]) -> int | None:
         """The code column of the first target, when it is categorical or boolean."""
@@ -395,7 +428,7 @@ class TabularDiffusion(Generator):
                 fixed=fixed,
                 outcome=self.outcome_,
                 guidance=float(self.guidance),
-                stop=stop_level(float(self.sampling_noise)),
+                stop=stop_level(self.resolved_sampling_noise()),
             )
             parts.append(self.encoder_.decode(x.cpu().numpy(), codes.cpu().numpy(), decode_rng))
         self.network_ = net.cpu()
@@ -430,6 +463,7 @@ class TabularDiffusion(Generator):
             "encoder": doc,
             "iterations": self.iterations_,
             "outcome": self.outcome_,
+            "swap": self.swap_,
         }
 
     def _load_state(self, directory: Path, meta: dict[str, Any]) -> None:
@@ -466,6 +500,7 @@ class TabularDiffusion(Generator):
         self.network_ = net.eval()
         self.iterations_ = int(meta.get("iterations", 0))
         self.outcome_ = outcome
+        self.swap_ = meta.get("swap")  # None: saved before swapping was recorded
 
 
 def _level_of(levels: list[Any], value: Any) -> int | None:
