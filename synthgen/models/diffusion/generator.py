@@ -88,8 +88,8 @@ class TabularDiffusion(Generator):
             risk on small cohorts (docs/generators.md).
         sampling_noise: standard deviation of the Gaussian noise left in the numeric normal
             scores: the reverse process stops at that noise level (0 runs it to the end).
-            Spreads each synthetic record's numbers over a neighbourhood, so that no synthetic
-            record is a near-copy of a training record, and weakens their correlations by
+            Spreads each synthetic record's numbers over a neighbourhood, so that they do not
+            land on a training record's own values, and weakens their correlations by
             ``1 - sampling_noise**2``. None (the default) is :data:`SAMPLING_NOISE`, or 0
             under ``epsilon``, where DP-SGD already bounds what a record can reveal
             (docs/generators.md).
