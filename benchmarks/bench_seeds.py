@@ -74,18 +74,22 @@ def parse_run(text: str) -> tuple[str, dict[str, Any]]:
     return name, overrides
 
 
-def density_all(split, synthetic, schema, seed: int) -> float:
+def density_all(
+    split, synthetic, schema, seed: int, columns=None, halvings: int = HALVINGS
+) -> float:
     """The density-ratio attack's AUC with every training record a member, averaged over
-    :data:`HALVINGS` halvings of the holdout into the attacker's reference and non-members."""
+    ``halvings`` halvings of the holdout into the attacker's reference and non-members.
+
+    ``columns``: the columns the attacker encodes (default: every learned column)."""
     from synthgen.evaluation.encoding import MixedEncoder
     from synthgen.evaluation.privacy.density import DEFAULT_K, _log_ratio
     from synthgen.evaluation.privacy.scores import roc_auc
 
-    cols = schema.model_columns
+    cols = schema.model_columns if columns is None else list(columns)
     train, holdout = split.train, split.holdout
     rng = np.random.default_rng(seed)
     aucs = []
-    for _ in range(HALVINGS):
+    for _ in range(halvings):
         order = rng.permutation(len(holdout))
         half = len(holdout) // 2
         ref, non = holdout.iloc[order[:half]], holdout.iloc[order[half:]]
@@ -106,20 +110,24 @@ def independent_columns(train, seed: int):
     return train.apply(lambda col: col.iloc[rng.integers(0, n, n)].reset_index(drop=True))
 
 
-def one_seed(cohort, name: str, overrides: dict[str, Any], seed: int) -> dict[str, Any]:
-    """``bench_cohorts.run_one``'s steps and figures, plus :func:`density_all`."""
+def synthesise(cohort, split, name: str, overrides: dict[str, Any], seed: int):
+    """A synthetic cohort as large as the training split, and the fit time in seconds (0 for
+    the :data:`INDEPENDENT` reference)."""
     import synthgen as sg
 
-    split = bc.split_cohort(cohort, seed=seed)
     if name == INDEPENDENT:
-        fit_s = 0.0
-        synthetic = independent_columns(split.train[cohort.schema.model_columns], seed)
-    else:
-        gen = sg.create_generator(name, **bc.generator_params(name, {None: overrides}, seed))
-        start = time.perf_counter()
-        gen.fit(split.train, cohort.schema)
-        fit_s = round(time.perf_counter() - start, 2)
-        synthetic = gen.sample(len(split.train), seed=seed)
+        return independent_columns(split.train[cohort.schema.model_columns], seed), 0.0
+    gen = sg.create_generator(name, **bc.generator_params(name, {None: overrides}, seed))
+    start = time.perf_counter()
+    gen.fit(split.train, cohort.schema)
+    fit_s = round(time.perf_counter() - start, 2)
+    return gen.sample(len(split.train), seed=seed), fit_s
+
+
+def one_seed(cohort, name: str, overrides: dict[str, Any], seed: int) -> dict[str, Any]:
+    """``bench_cohorts.run_one``'s steps and figures, plus :func:`density_all`."""
+    split = bc.split_cohort(cohort, seed=seed)
+    synthetic, fit_s = synthesise(cohort, split, name, overrides, seed)
     f = bc.evaluate_figures(cohort, split, synthetic, seed=seed, n_boot=N_BOOT)
     tstr = f["tstr"][cohort.targets[0]]
     distance = f["membership"]["attacks"]["distance"]
