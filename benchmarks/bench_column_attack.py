@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +37,7 @@ sys.path.insert(0, str(HERE))
 import _tables  # noqa: E402
 import bench_cohorts as bc  # noqa: E402
 import bench_seeds as bs  # noqa: E402
-from cohorts import COHORTS, load_cohort  # noqa: E402
+from cohorts import COHORTS  # noqa: E402
 
 KIND = "synthgen.benchmark.column_attack"
 ALL = "ALL"
@@ -96,37 +94,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "column_attack.json")
     parser.add_argument("--table", action="store_true", help="only print the results table")
     args = parser.parse_args(argv)
-    runs = bc.load_runs(args.out, KIND)
     if args.table:
-        print(table(runs))
+        print(table(bc.load_runs(args.out, KIND)))
         return
     if not args.run:
         parser.error("give at least one --run")
-    cohort = load_cohort(args.cohort)
-    info = bc.machine()
-    for text in args.run:
-        name, overrides = bs.parse_run(text)
-        print(f"{args.cohort} x {text}: {args.seeds} seeds ...", file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            per_seed = [
-                one_seed(cohort, name, overrides, s, args.halvings) for s in range(args.seeds)
-            ]
-        run = {
-            "cohort": args.cohort,
-            "generator": name,
-            "overrides": bc.plain(overrides),
-            "seeds": args.seeds,
-            "halvings": args.halvings,
-            "per_seed": per_seed,
-            "machine": info,
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        runs = [r for r in runs if bs.run_key(r) != bs.run_key(run)] + [run]
-        bc.save_runs(args.out, runs, {"kind": KIND})
-        print(f"  done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-    print(table(runs))
+
+    def one(cohort, name, overrides, seed):
+        return one_seed(cohort, name, overrides, seed, args.halvings)
+
+    print(table(bs.run_all(args, KIND, one, extra={"halvings": args.halvings})))
 
 
 if __name__ == "__main__":

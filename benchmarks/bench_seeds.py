@@ -42,6 +42,7 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -244,12 +245,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "seeds.json")
     parser.add_argument("--table", action="store_true", help="only print the results table")
     args = parser.parse_args(argv)
-    runs = bc.load_runs(args.out, KIND)
     if args.table:
+        runs = bc.load_runs(args.out, KIND)
         print(table(runs) + "\n\n" + paired(runs))
         return
     if not args.run:
         parser.error("give at least one --run")
+    runs = run_all(args, KIND, one_seed, summarise=summary)
+    print(table(runs) + "\n\n" + paired(runs))
+
+
+def run_all(
+    args: argparse.Namespace,
+    kind: str,
+    one: Callable[..., dict[str, Any]],
+    extra: dict[str, Any] | None = None,
+    summarise: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Each ``--run`` over seeds 0..``args.seeds``-1 on ``args.cohort``, merged into
+    ``args.out`` after every run; the merged runs.
+
+    ``one(cohort, generator, overrides, seed)`` gives one seed's figures; ``extra`` is stored
+    with each run and ``summarise(per_seed)`` as its ``summary``."""
+    runs = bc.load_runs(args.out, kind)
     cohort = load_cohort(args.cohort)
     info = bc.machine()
     for text in args.run:
@@ -258,21 +276,22 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            per_seed = [one_seed(cohort, name, overrides, s) for s in range(args.seeds)]
+            per_seed = [one(cohort, name, overrides, s) for s in range(args.seeds)]
         run = {
             "cohort": args.cohort,
             "generator": name,
             "overrides": bc.plain(overrides),
             "seeds": args.seeds,
+            **(extra or {}),
             "per_seed": per_seed,
-            "summary": summary(per_seed),
-            "machine": info,
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        if summarise is not None:
+            run["summary"] = summarise(per_seed)
+        run.update(machine=info, when=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         runs = [r for r in runs if run_key(r) != run_key(run)] + [run]
-        bc.save_runs(args.out, runs, {"kind": KIND})
+        bc.save_runs(args.out, runs, {"kind": kind})
         print(f"  done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-    print(table(runs) + "\n\n" + paired(runs))
+    return runs
 
 
 if __name__ == "__main__":
