@@ -37,6 +37,7 @@ def test_provenance_records_versions_params_seed_and_fingerprints(trained, cohor
         assert prov["software"][dist] not in ("", "not installed")
     assert prov["generator"] == "gaussian_copula"
     assert prov["params"]["default_distribution"] == "norm"
+    assert doc["resolved_params"] == doc["params"]  # nothing left to the generator to choose
     assert prov["seed"] == 4
     assert prov["source"]["path"] == str(cohort_file.resolve())
     data = prov["data"]

@@ -133,6 +133,12 @@ class Generator(ABC):
             if v.kind is inspect.Parameter.KEYWORD_ONLY
         }
 
+    def resolved_params(self) -> dict[str, Any]:
+        """The parameters as the fitted model used them: :meth:`get_params`, with any left to
+        the generator (``None`` meaning "the default for this data") replaced by the value it
+        chose. Generators with such parameters override this."""
+        return self.get_params()
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
@@ -289,6 +295,7 @@ class Generator(ABC):
         return {
             "generator": self.name,
             "params": self.get_params(),
+            "resolved_params": self.resolved_params(),
             "columns": self.columns_,
             "dtypes": self.dtypes_,
             "n_train": self.n_train_,

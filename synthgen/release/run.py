@@ -47,9 +47,10 @@ class ReleaseResult:
 def bundle_provenance(model_doc: dict[str, Any], *, n: int, seed: int) -> dict[str, Any]:
     """What the manifest records about where the cohort came from.
 
-    Software versions, generator, parameters, seeds, privacy budget, and the salted
-    fingerprints of the source and training data. The salt stays inside with the model (the
-    custodian can prove later which data a bundle came from); so do file paths and queries.
+    Software versions, generator, parameters (as given and as resolved), seeds, privacy
+    budget, and the salted fingerprints of the source and training data. The salt stays
+    inside with the model (the custodian can prove later which data a bundle came from); so
+    do file paths and queries.
     """
     prov = model_doc.get("provenance") or {}
     data = prov.get("data") or {}
@@ -57,6 +58,8 @@ def bundle_provenance(model_doc: dict[str, Any], *, n: int, seed: int) -> dict[s
         "software": prov.get("software"),
         "generator": model_doc.get("generator"),
         "params": model_doc.get("params"),
+        # the same, with defaults the generator resolved from the data (None for older models)
+        "resolved_params": model_doc.get("resolved_params"),
         "training_seed": prov.get("seed"),
         "privacy_budget": model_doc.get("privacy_budget"),
         "model_created": prov.get("created"),

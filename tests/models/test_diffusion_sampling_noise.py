@@ -76,6 +76,18 @@ def test_sampling_noise_is_seeded_spreads_values_and_is_checked() -> None:
     assert TabularDiffusion().resolved_sampling_noise() == 0.2
     assert TabularDiffusion(epsilon=1.0).resolved_sampling_noise() == 0.0
     assert TabularDiffusion(epsilon=1.0, sampling_noise=0.3).resolved_sampling_noise() == 0.3
+    # what the model used, as the model directory and a bundle's manifest record it
+    used = TabularDiffusion(**QUICK, seed=1).fit(frame, schema)
+    assert used.get_params()["sampling_noise"] is None
+    resolved = used.resolved_params()
+    assert resolved["sampling_noise"] == 0.2 and resolved["swap_share"] == 1.0
+    assert resolved["iterations"] == QUICK["iterations"]
+    assert {k: v for k, v in resolved.items() if k not in ("sampling_noise", "swap_share")} == {
+        k: v for k, v in used.get_params().items() if k not in ("sampling_noise", "swap_share")
+    }
+    private = TabularDiffusion(epsilon=1.0).resolved_params()
+    assert private["sampling_noise"] == 0.0 and private["swap_share"] == 0.0
+    assert "iterations" in private and private["iterations"] is None  # not fitted: left open
     noisy = TabularDiffusion(**QUICK, sampling_noise=0.6, seed=1).fit(frame, schema)
     c, d = noisy.sample(200, seed=0), noisy.sample(200, seed=0)
     pd.testing.assert_frame_equal(c, d)

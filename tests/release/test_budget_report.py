@@ -184,3 +184,13 @@ def test_the_manifest_provenance_holds_the_whole_budget() -> None:
     prov = bundle_provenance(doc, n=100, seed=0)
     assert prov["privacy_budget"] == MST_BUDGET
     assert bundle_provenance({"generator": "tvae"}, n=100, seed=0)["privacy_budget"] is None
+
+
+def test_the_manifest_provenance_holds_the_parameters_as_given_and_as_resolved() -> None:
+    given = {"sampling_noise": None, "swap_share": None, "seed": 0}
+    resolved = {"sampling_noise": 0.2, "swap_share": 1.0, "seed": 0}
+    doc = {"generator": "diffusion", "params": given, "resolved_params": resolved}
+    prov = bundle_provenance(doc, n=100, seed=0)
+    assert prov["params"] == given and prov["resolved_params"] == resolved
+    # a model directory written before resolved parameters were recorded
+    assert bundle_provenance({"generator": "tvae"}, n=100, seed=0)["resolved_params"] is None

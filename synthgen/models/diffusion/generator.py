@@ -251,6 +251,16 @@ class TabularDiffusion(Generator):
             return float(self.sampling_noise)
         return 0.0 if self.epsilon is not None else SAMPLING_NOISE
 
+    def resolved_params(self) -> dict[str, Any]:
+        """:meth:`get_params` with the swap share, the sampling noise and (once fitted) the
+        number of optimiser steps as used."""
+        params = self.get_params()
+        params["swap_share"] = self.resolved_swap_share()
+        params["sampling_noise"] = self.resolved_sampling_noise()
+        if getattr(self, "iterations_", None):
+            params["iterations"] = self.iterations_
+        return params
+
     def resolved_iterations(self, n: int) -> int:
         """The number of optimiser steps for ``n`` training records."""
         if self.iterations is not None:
