@@ -238,18 +238,21 @@ class TabularDiffusion(Generator):
         if problems:
             raise ParameterError(f"model '{self.name}': " + "; ".join(problems))
 
+    def _unless_private(self, value: float | None, default: float) -> float:
+        """``value`` when given; otherwise ``default``, or 0 under DP-SGD (which already bounds
+        what a record can reveal, so these guards would only cost fidelity)."""
+        if value is not None:
+            return float(value)
+        return 0.0 if self.epsilon is not None else default
+
     def resolved_swap_share(self) -> float:
         """The share of column values swapped in training (0 under DP-SGD unless given)."""
-        if self.swap_share is not None:
-            return float(self.swap_share)
-        return 0.0 if self.epsilon is not None else SWAP_SHARE
+        return self._unless_private(self.swap_share, SWAP_SHARE)
 
     def resolved_sampling_noise(self) -> float:
         """The noise left in the numeric normal scores when sampling (0 under DP-SGD unless
         given)."""
-        if self.sampling_noise is not None:
-            return float(self.sampling_noise)
-        return 0.0 if self.epsilon is not None else SAMPLING_NOISE
+        return self._unless_private(self.sampling_noise, SAMPLING_NOISE)
 
     def resolved_params(self) -> dict[str, Any]:
         """:meth:`get_params` with the swap share, the sampling noise and (once fitted) the
