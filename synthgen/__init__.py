@@ -10,36 +10,42 @@ The walk of the data, each step one function::
     syn = gen.sample(1000, seed=1)
 """
 
-from synthgen import datasets
-from synthgen.data.cohort import Cohort, Split, fingerprint
-from synthgen.data.infer import infer_schema
-from synthgen.data.io import TableWriter, read_table, write_table
-from synthgen.data.profile import profile_table
-from synthgen.data.schema import ColumnSpec, Schema
-from synthgen.errors import (
-    InputError,
-    ModelError,
-    ParameterError,
-    SchemaError,
-    SynthgenError,
-    TamperedModelError,
-)
-from synthgen.evaluation.evaluate import evaluate
-from synthgen.evaluation.report import EvaluationReport
-from synthgen.models import (
-    Generator,
-    create_generator,
-    list_generators,
-    load_generator,
-    register_generator,
-)
-from synthgen.workflow import (
-    evaluate_to_dir,
-    inspect_data,
-    recorded_split,
-    sample_to_file,
-    train_model,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names below, for type checkers and editors
+    from synthgen import datasets
+    from synthgen.data.cohort import Cohort, Split, fingerprint
+    from synthgen.data.infer import infer_schema
+    from synthgen.data.io import TableWriter, read_table, write_table
+    from synthgen.data.profile import profile_table
+    from synthgen.data.schema import ColumnSpec, Schema
+    from synthgen.errors import (
+        InputError,
+        ModelError,
+        ParameterError,
+        SchemaError,
+        SynthgenError,
+        TamperedModelError,
+    )
+    from synthgen.evaluation.evaluate import evaluate
+    from synthgen.evaluation.report import EvaluationReport
+    from synthgen.models import (
+        Generator,
+        create_generator,
+        list_generators,
+        load_generator,
+        register_generator,
+    )
+    from synthgen.workflow import (
+        evaluate_to_dir,
+        inspect_data,
+        recorded_split,
+        sample_to_file,
+        train_model,
+    )
 
 __version__ = "0.1.0"
 
@@ -74,3 +80,57 @@ __all__ = [
     "train_model",
     "write_table",
 ]
+
+_HOMES = {
+    "datasets": "synthgen.datasets",
+    **dict.fromkeys(("Cohort", "Split", "fingerprint"), "synthgen.data.cohort"),
+    "infer_schema": "synthgen.data.infer",
+    **dict.fromkeys(("TableWriter", "read_table", "write_table"), "synthgen.data.io"),
+    "profile_table": "synthgen.data.profile",
+    **dict.fromkeys(("ColumnSpec", "Schema"), "synthgen.data.schema"),
+    **dict.fromkeys(
+        (
+            "InputError",
+            "ModelError",
+            "ParameterError",
+            "SchemaError",
+            "SynthgenError",
+            "TamperedModelError",
+        ),
+        "synthgen.errors",
+    ),
+    "evaluate": "synthgen.evaluation.evaluate",
+    "EvaluationReport": "synthgen.evaluation.report",
+    **dict.fromkeys(
+        (
+            "Generator",
+            "create_generator",
+            "list_generators",
+            "load_generator",
+            "register_generator",
+        ),
+        "synthgen.models",
+    ),
+    **dict.fromkeys(
+        ("evaluate_to_dir", "inspect_data", "recorded_split", "sample_to_file", "train_model"),
+        "synthgen.workflow",
+    ),
+}
+"""Where each public name lives (the same names as ``__all__``). Each is imported on first use
+(PEP 562), so ``synthgen --help``, a usage error, or a command that needs neither scikit-learn
+nor torch does not pay for importing them: importing everything took 1.7 s of every command's
+start, and ``python -m synthgen.cli --help`` took 2.5 s on the build machine, 0.5 s since."""
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'synthgen' has no attribute {name!r}")
+    module = importlib.import_module(home)
+    value = module if home == f"synthgen.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
