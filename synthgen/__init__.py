@@ -118,8 +118,8 @@ _HOMES = {
 }
 """Where each public name lives (the same names as ``__all__``). Each is imported on first use
 (PEP 562), so ``synthgen --help``, a usage error, or a command that needs neither scikit-learn
-nor torch does not pay for importing them: importing everything took 1.7 s of every command's
-start, and ``python -m synthgen.cli --help`` took 2.5 s on the build machine, 0.5 s since."""
+nor torch does not pay for importing them. On the build machine importing every name takes
+2.0 s and ``python -m synthgen.cli --help`` 0.3 s (``benchmarks/bench_cli_start.py``)."""
 
 
 def __getattr__(name: str) -> object:
