@@ -205,3 +205,77 @@ def test_all_code_columns_cross_entropy_matches_one_softmax_per_column() -> None
     (g_fast,) = torch.autograd.grad(fast.sum(), logits)
     (g_slow,) = torch.autograd.grad(slow.sum(), logits)
     assert torch.allclose(g_fast, g_slow, atol=1e-5)
+
+
+def test_one_lookup_over_all_code_columns_matches_one_per_column() -> None:
+    """The fused lookup (the default) gives the per-column lookups' outputs and gradients
+    exactly, so the per-column path DP-SGD needs trains the same network."""
+    import torch
+
+    from synthgen.models.diffusion._network import Denoiser
+
+    cards = [2, 5, 3, 40]
+    gen = torch.Generator().manual_seed(1)
+    x_num = torch.randn(32, 3, generator=gen)
+    x_cat = torch.stack([torch.randint(0, k + 1, (32,), generator=gen) for k in cards], dim=1)
+    t = torch.rand(32, generator=gen)
+    runs = []
+    for fused in (True, False):
+        torch.manual_seed(0)
+        net = Denoiser(
+            n_numeric=3, cardinalities=cards, width=16, depth=1, embed_dim=4, dropout=0.0,
+            fused_lookup=fused,
+        )  # fmt: skip
+        eps, logits = net(x_num, x_cat, t)
+        (eps.sum() + logits.square().sum()).backward()
+        runs.append((eps, logits, [p.grad.clone() for p in net.parameters()]))
+    (eps_a, logits_a, grads_a), (eps_b, logits_b, grads_b) = runs
+    assert torch.equal(eps_a, eps_b) and torch.equal(logits_a, logits_b)
+    assert len(grads_a) == len(grads_b)
+    assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b, strict=True))
+    assert not any(k.endswith("code_offsets") for k in net.state_dict())  # derived, not saved
+
+
+def test_auto_trains_on_the_cpu_and_samples_on_a_gpu(monkeypatch) -> None:
+    import torch
+
+    from synthgen.models.diffusion.generator import _sampling_device, _training_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert [_training_device(c).type for c in ("auto", "cpu", "cuda")] == ["cpu", "cpu", "cuda"]
+    assert [_sampling_device(c).type for c in ("auto", "cpu", "cuda")] == ["cuda", "cpu", "cuda"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    # a model trained on a GPU still samples on a machine without one
+    assert [_sampling_device(c).type for c in ("auto", "cpu", "cuda")] == ["cpu", "cpu", "cpu"]
+
+
+def test_a_fit_leaves_torch_global_random_state_alone(cohort) -> None:
+    import torch
+
+    data, schema = cohort
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    TabularDiffusion(**QUICK, seed=4).fit(data.iloc[:200], schema)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(not _has_gpu(), reason="needs a CUDA GPU")
+def test_same_seed_trains_the_same_model_on_a_gpu(cohort) -> None:
+    """Without deterministic kernels two GPU fits differ (benchmarks/bench_device.py); the
+    fit switches them on and puts PyTorch's setting back afterwards."""
+    import torch
+
+    data, schema = cohort
+    before = torch.are_deterministic_algorithms_enabled()
+    fits = [TabularDiffusion(**QUICK, seed=4, device="cuda").fit(data, schema) for _ in "ab"]
+    assert torch.are_deterministic_algorithms_enabled() == before
+    a, b = (f.network_.state_dict() for f in fits)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    pd.testing.assert_frame_equal(fits[0].sample(200, seed=1), fits[1].sample(200, seed=1))

@@ -13,8 +13,10 @@ from differentially private estimates, so the whole model is (epsilon, delta)-DP
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,12 +45,56 @@ DEPENDENCE_ROWS = 5_000
 """Records (a seeded subsample of larger tables) the column dependences are measured on."""
 
 
-def _device(choice: str):
+def _training_device(choice: str):
+    """Where a fit runs: the GPU only when asked for (``device="cuda"``).
+
+    With the default network a training step is a few hundred small operations, each a
+    kernel launch on a GPU, so a fit on an H200 took 1.2 to 1.8 times as long as on the same
+    machine's CPU (docs/benchmarks.md); ``"auto"`` trains on the CPU.
+    """
     import torch
 
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
+    return torch.device("cuda" if choice == "cuda" else "cpu")
+
+
+def _sampling_device(choice: str):
+    """Where sampling runs: a GPU when present, unless ``device="cpu"``. Sampling pushes up
+    to :data:`SAMPLE_BATCH` records through the network at once, where a GPU is faster (100,000
+    demo records in 10 s against 56 s on the H200 machine's 16 CPU cores). A model trained on
+    a GPU still samples on a machine without one."""
+    import torch
+
+    if choice == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+@contextlib.contextmanager
+def _seeded_on(device, seed: int):
+    """Seed torch for one fit on ``device`` and put back what it changed afterwards.
+
+    On a GPU this also switches PyTorch to its deterministic kernels for the duration: the
+    loss's per-column sums (``scatter_add``) and their gradients otherwise use atomic adds,
+    whose order varies, so two fits with one seed would give different networks. cuBLAS needs
+    ``CUBLAS_WORKSPACE_CONFIG`` for that; it is set unless the caller has set it (it takes
+    effect where the process has made no cuBLAS call before: the CLI's case).
+    """
+    import torch
+
+    gpus = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=gpus):
+        torch.manual_seed(int(seed))
+        if not gpus:
+            yield
+            return
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        before = torch.are_deterministic_algorithms_enabled()
+        warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.use_deterministic_algorithms(True)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(before, warn_only=warn_only)
 
 
 class TabularDiffusion(Generator):
@@ -99,7 +145,11 @@ class TabularDiffusion(Generator):
             see :func:`ema_rate`).
         sampling_steps: reverse-process steps per sample.
         max_categories: levels kept per categorical column before rare ones are pooled.
-        device: "auto" (a GPU when present), "cpu" or "cuda".
+        device: "auto" (the default) trains on the CPU and samples on a GPU when one is
+            present, "cpu" does both on the CPU, "cuda" both on a GPU (refused where there is
+            none). At the defaults a fit is faster on the CPU (docs/benchmarks.md). A fit on
+            a GPU uses PyTorch's deterministic kernels: a seed gives the same network on the
+            same GPU and software.
         epsilon, delta: train under (epsilon, delta)-differential privacy; None is not private.
         max_grad_norm: per-record gradient clipping bound under DP-SGD.
         seed: seeds initialisation, batches and noise.
@@ -298,9 +348,8 @@ class TabularDiffusion(Generator):
         x_num, observed, x_cat = self.encoder_.encode(data, rng)
         targets = [c for c in self.schema_.with_role("target") if c in kinds]
         self.outcome_ = self._outcome_code(targets)
-        device = _device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(self.seed))
+        device = _training_device(self.device)
+        with _seeded_on(device, self.seed):
             net = Denoiser(
                 n_numeric=self.encoder_.n_numeric,
                 cardinalities=self.encoder_.cardinalities,
@@ -308,6 +357,7 @@ class TabularDiffusion(Generator):
                 depth=self.depth,
                 embed_dim=self.embed_dim,
                 dropout=self.dropout,
+                fused_lookup=budget is None,  # Opacus needs each column's own lookup
             ).to(device)
             tensors = (
                 torch.from_numpy(x_num).to(device),
@@ -342,6 +392,7 @@ class TabularDiffusion(Generator):
                 )
                 self.swap_ = {"share": 0.0}
         self.network_ = ema.cpu().eval()
+        self.network_.fused_lookup = True  # DP-SGD needed the per-column lookups; sampling not
         self.iterations_ = steps
 
     def _swap_record(self, swap) -> dict[str, Any]:
@@ -427,8 +478,7 @@ class TabularDiffusion(Generator):
 
         gen = torch.Generator().manual_seed(int(seed))
         decode_rng = np.random.default_rng(seed)
-        # a model trained on a GPU still samples on a machine without one
-        device = _device("auto" if self.device == "cuda" else self.device)
+        device = _sampling_device(self.device)
         net = self.network_.to(device)
         parts = []
         for size in chunk_sizes(n, SAMPLE_BATCH):
