@@ -43,11 +43,11 @@ class Denoiser(nn.Module):
         embed_dim: size of each category embedding.
         dropout: dropout inside the blocks.
         fused_lookup: look all category codes up in one table (the columns' embedding tables
-            side by side) instead of one lookup per column. The same numbers, in a fraction
-            of the operations: a step on the demo cohort's 22 code columns makes 44 fewer
-            lookups and gradient passes (about 10% of a CPU step, more on a GPU, where each is
-            a kernel launch; docs/benchmarks.md). DP-SGD needs the per-column lookups:
-            Opacus computes per-record gradients from each ``nn.Embedding``'s own call.
+            side by side) instead of one lookup per column. The same numbers in fewer
+            operations: on the demo cohort's 22 code columns, one lookup and one gradient pass
+            a step instead of 22 of each (fits 3 to 10% faster on a CPU, docs/benchmarks.md).
+            DP-SGD needs the per-column lookups: it reads each record's gradient off each
+            ``nn.Embedding``'s own call (:mod:`synthgen.models.dp.dpsgd`).
     """
 
     def __init__(

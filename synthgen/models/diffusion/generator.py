@@ -357,7 +357,7 @@ class TabularDiffusion(Generator):
                 depth=self.depth,
                 embed_dim=self.embed_dim,
                 dropout=self.dropout,
-                fused_lookup=budget is None,  # Opacus needs each column's own lookup
+                fused_lookup=budget is None,  # DP-SGD needs each column's own lookup
             ).to(device)
             tensors = (
                 torch.from_numpy(x_num).to(device),
