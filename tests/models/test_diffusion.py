@@ -207,35 +207,6 @@ def test_all_code_columns_cross_entropy_matches_one_softmax_per_column() -> None
     assert torch.allclose(g_fast, g_slow, atol=1e-5)
 
 
-def test_one_lookup_over_all_code_columns_matches_one_per_column() -> None:
-    """The fused lookup (the default) gives the per-column lookups' outputs and gradients
-    exactly, so the per-column path DP-SGD needs trains the same network."""
-    import torch
-
-    from synthgen.models.diffusion._network import Denoiser
-
-    cards = [2, 5, 3, 40]
-    gen = torch.Generator().manual_seed(1)
-    x_num = torch.randn(32, 3, generator=gen)
-    x_cat = torch.stack([torch.randint(0, k + 1, (32,), generator=gen) for k in cards], dim=1)
-    t = torch.rand(32, generator=gen)
-    runs = []
-    for fused in (True, False):
-        torch.manual_seed(0)
-        net = Denoiser(
-            n_numeric=3, cardinalities=cards, width=16, depth=1, embed_dim=4, dropout=0.0,
-            fused_lookup=fused,
-        )  # fmt: skip
-        eps, logits = net(x_num, x_cat, t)
-        (eps.sum() + logits.square().sum()).backward()
-        runs.append((eps, logits, [p.grad.clone() for p in net.parameters()]))
-    (eps_a, logits_a, grads_a), (eps_b, logits_b, grads_b) = runs
-    assert torch.equal(eps_a, eps_b) and torch.equal(logits_a, logits_b)
-    assert len(grads_a) == len(grads_b)
-    assert all(torch.equal(a, b) for a, b in zip(grads_a, grads_b, strict=True))
-    assert not any(k.endswith("code_offsets") for k in net.state_dict())  # derived, not saved
-
-
 def test_auto_trains_on_the_cpu_and_samples_on_a_gpu(monkeypatch) -> None:
     import torch
 

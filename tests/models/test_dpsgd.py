@@ -8,7 +8,7 @@ import torch
 
 from synthgen.data.infer import infer_schema
 from synthgen.datasets import demo_cohort
-from synthgen.errors import ModelError, ParameterError
+from synthgen.errors import ParameterError
 from synthgen.models.diffusion import TabularDiffusion
 from synthgen.models.diffusion._network import Denoiser
 from synthgen.models.diffusion._process import diffusion_loss
@@ -29,18 +29,9 @@ def _batch(n: int = 24):
     return x_num, observed, x_cat
 
 
-def _net(fused_lookup: bool = False) -> Denoiser:
+def _net() -> Denoiser:
     torch.manual_seed(0)
-    return Denoiser(
-        n_numeric=3, cardinalities=[4, 2], width=16, depth=2, embed_dim=4, dropout=0,
-        fused_lookup=fused_lookup,
-    )  # fmt: skip
-
-
-def test_per_record_gradients_refuse_the_fused_lookup() -> None:
-    """Its Embedding layers are never called, so their per-record gradients cannot be read."""
-    with pytest.raises(ModelError, match="own lookup"):
-        _Capture(_net(fused_lookup=True))
+    return Denoiser(n_numeric=3, cardinalities=[4, 2], width=16, depth=2, embed_dim=4, dropout=0)
 
 
 def test_clipped_sum_equals_opacus_per_sample_gradients() -> None:

@@ -42,12 +42,6 @@ class Denoiser(nn.Module):
         depth: residual blocks.
         embed_dim: size of each category embedding.
         dropout: dropout inside the blocks.
-        fused_lookup: look all category codes up in one table (the columns' embedding tables
-            side by side) instead of one lookup per column. The same numbers in fewer
-            operations: on the demo cohort's 22 code columns, one lookup and one gradient pass
-            a step instead of 22 of each (fits 3 to 10% faster on a CPU, docs/benchmarks.md).
-            DP-SGD needs the per-column lookups: it reads each record's gradient off each
-            ``nn.Embedding``'s own call (:mod:`synthgen.models.dp.dpsgd`).
     """
 
     def __init__(
@@ -59,15 +53,10 @@ class Denoiser(nn.Module):
         depth: int,
         embed_dim: int,
         dropout: float,
-        fused_lookup: bool = True,
     ):
         super().__init__()
         self.n_numeric = n_numeric
         self.cardinalities = list(cardinalities)
-        self.fused_lookup = fused_lookup
-        tables = torch.tensor([k + 1 for k in self.cardinalities], dtype=torch.long)
-        # first row of each column's table in the side-by-side one (not saved: derived)
-        self.register_buffer("code_offsets", torch.cumsum(tables, 0) - tables, persistent=False)
         self.time_dim = 64
         self.embeddings = nn.ModuleList(nn.Embedding(k + 1, embed_dim) for k in cardinalities)
         in_dim = n_numeric + embed_dim * len(cardinalities)
@@ -84,12 +73,7 @@ class Denoiser(nn.Module):
         self, x_num: torch.Tensor, x_cat: torch.Tensor, t: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         parts = [x_num] if self.n_numeric else []
-        if self.fused_lookup and self.cardinalities:
-            table = torch.cat([emb.weight for emb in self.embeddings])
-            codes = nn.functional.embedding(x_cat + self.code_offsets, table)
-            parts.append(codes.reshape(codes.shape[0], -1))
-        else:
-            parts += [emb(x_cat[:, k]) for k, emb in enumerate(self.embeddings)]
+        parts += [emb(x_cat[:, k]) for k, emb in enumerate(self.embeddings)]
         h = self.input(torch.cat(parts, dim=1)) + self.time(time_features(t, self.time_dim))
         for block in self.blocks:
             h = block(h)

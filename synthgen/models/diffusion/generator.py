@@ -49,7 +49,7 @@ def _training_device(choice: str):
     """Where a fit runs: the GPU only when asked for (``device="cuda"``).
 
     With the default network a training step is a few hundred small operations, each a
-    kernel launch on a GPU, so a fit on an H200 took 1.2 to 1.8 times as long as on the same
+    kernel launch on a GPU, so a fit on an H200 took 1.5 to 3 times as long as on the same
     machine's CPU (docs/benchmarks.md); ``"auto"`` trains on the CPU.
     """
     import torch
@@ -357,7 +357,6 @@ class TabularDiffusion(Generator):
                 depth=self.depth,
                 embed_dim=self.embed_dim,
                 dropout=self.dropout,
-                fused_lookup=budget is None,  # DP-SGD needs each column's own lookup
             ).to(device)
             tensors = (
                 torch.from_numpy(x_num).to(device),
@@ -392,7 +391,6 @@ class TabularDiffusion(Generator):
                 )
                 self.swap_ = {"share": 0.0}
         self.network_ = ema.cpu().eval()
-        self.network_.fused_lookup = True  # DP-SGD needed the per-column lookups; sampling not
         self.iterations_ = steps
 
     def _swap_record(self, swap) -> dict[str, Any]:

@@ -179,8 +179,6 @@ class _Capture:
     KINDS = ("Linear", "LayerNorm", "Embedding")
 
     def __init__(self, net) -> None:
-        if getattr(net, "fused_lookup", False):  # its Embedding layers would never be called
-            raise ModelError("DP-SGD needs each code column's own lookup (fused_lookup=False)")
         self.layers = [m for m in net.modules() if type(m).__name__ in self.KINDS]
         covered = {id(p) for m in self.layers for p in m.parameters(recurse=False)}
         if any(id(p) not in covered for p in net.parameters()):
