@@ -30,6 +30,10 @@ maximum of two noisy AUCs, so its floor lies above 0.5).
         --run tvae --run diffusion --run "diffusion swap_share=0.5"
     python benchmarks/bench_seeds.py --table
 
+``--extend`` keeps the seeds a stored run with the same settings already holds and runs only
+the rest (``--seeds 100`` after a 40-seed run runs seeds 40 to 99); the run records which
+seeds came from where under ``earlier``.
+
 Results are merged into ``benchmarks/results/seeds.json``: a run replaces an earlier one with
 the same cohort, generator and settings, whatever its number of seeds (the paired table pairs
 each run with the baseline seed by seed, so runs over fewer seeds still compare).
@@ -243,6 +247,11 @@ def main(argv: list[str] | None = None) -> None:
         help="a generator and its overrides; repeatable",
     )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "seeds.json")
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="keep the seeds a stored run with the same settings already holds; run the rest",
+    )
     parser.add_argument("--table", action="store_true", help="only print the results table")
     args = parser.parse_args(argv)
     if args.table:
@@ -253,6 +262,22 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give at least one --run")
     runs = run_all(args, KIND, one_seed, summarise=summary)
     print(table(runs) + "\n\n" + paired(runs))
+
+
+def earlier_parts(stored: dict[str, Any], kept: set[int]) -> list[dict[str, Any]]:
+    """Where the kept seeds of an extended run came from: the stored run's own earlier parts,
+    then the seeds it ran itself, each part with its machine and time."""
+    parts = list(stored.get("earlier", []))
+    before = {s for part in parts for s in part["seeds"]}
+    parts.append(
+        {
+            "seeds": sorted(x["seed"] for x in stored["per_seed"] if x["seed"] not in before),
+            "machine": stored.get("machine"),
+            "when": stored.get("when"),
+        }
+    )
+    parts = [dict(part, seeds=[s for s in part["seeds"] if s in kept]) for part in parts]
+    return [part for part in parts if part["seeds"]]
 
 
 def run_all(
@@ -266,17 +291,30 @@ def run_all(
     ``args.out`` after every run; the merged runs.
 
     ``one(cohort, generator, overrides, seed)`` gives one seed's figures; ``extra`` is stored
-    with each run and ``summarise(per_seed)`` as its ``summary``."""
+    with each run and ``summarise(per_seed)`` as its ``summary``. With ``args.extend``, the
+    seeds a stored run with the same key already holds are kept, not run again (a seed's
+    figures depend only on the seed and the code), and the run records which seeds came from
+    that earlier run and its machine and time under ``earlier``."""
     runs = bc.load_runs(args.out, kind)
     cohort = load_cohort(args.cohort)
     info = bc.machine()
     for text in args.run:
         name, overrides = parse_run(text)
-        print(f"{args.cohort} x {text}: {args.seeds} seeds ...", file=sys.stderr, flush=True)
+        key = (args.cohort, name, json.dumps(bc.plain(overrides), sort_keys=True))
+        stored = [r for r in runs if run_key(r) == key] if getattr(args, "extend", False) else []
+        kept = {x["seed"]: x for x in stored[0]["per_seed"]} if stored else {}
+        kept = {s: x for s, x in kept.items() if s < args.seeds}
+        print(
+            f"{args.cohort} x {text}: {args.seeds} seeds ({len(kept)} kept) ...",
+            file=sys.stderr,
+            flush=True,
+        )
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            per_seed = [one(cohort, name, overrides, s) for s in range(args.seeds)]
+            per_seed = [
+                kept[s] if s in kept else one(cohort, name, overrides, s) for s in range(args.seeds)
+            ]
         run = {
             "cohort": args.cohort,
             "generator": name,
@@ -287,6 +325,8 @@ def run_all(
         }
         if summarise is not None:
             run["summary"] = summarise(per_seed)
+        if kept:
+            run["earlier"] = earlier_parts(stored[0], set(kept))
         run.update(machine=info, when=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         runs = [r for r in runs if run_key(r) != run_key(run)] + [run]
         bc.save_runs(args.out, runs, {"kind": kind})
