@@ -300,7 +300,7 @@ def run_all(
     info = bc.machine()
     for text in args.run:
         name, overrides = parse_run(text)
-        key = (args.cohort, name, json.dumps(bc.plain(overrides), sort_keys=True))
+        key = run_key({"cohort": args.cohort, "generator": name, "overrides": bc.plain(overrides)})
         stored = [r for r in runs if run_key(r) == key] if getattr(args, "extend", False) else []
         kept = {x["seed"]: x for x in stored[0]["per_seed"]} if stored else {}
         kept = {s: x for s, x in kept.items() if s < args.seeds}
