@@ -204,10 +204,16 @@ def figures(report: dict[str, Any], targets: Sequence[str]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ one run
 def machine() -> dict[str, Any]:
-    import sdv
+    """The machine, software and commit a result came from (``sdv`` None where SDV is not
+    installed, as on the GPU machine of ``bench_device.py``; ``gpu`` None without one)."""
     import torch
 
     import synthgen as sg
+
+    try:
+        import sdv
+    except ImportError:
+        sdv = None
 
     try:
         commit = subprocess.run(
@@ -225,7 +231,8 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "sdv": sdv.__version__,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "sdv": None if sdv is None else sdv.__version__,
         "synthgen": sg.__version__,
         "commit": commit,
     }

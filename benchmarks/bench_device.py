@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -184,18 +183,6 @@ def _private(cohort, split, res, fitted, out) -> None:
     res["dp_params"] = DP_PARAMS
 
 
-def machine() -> dict[str, Any]:
-    import torch
-
-    return {
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-
-
 def measure(out: Path, cohorts: list[str]) -> None:
     import torch
 
@@ -203,7 +190,7 @@ def measure(out: Path, cohorts: list[str]) -> None:
         sys.exit("bench_device: no CUDA GPU on this machine")
     out.mkdir(parents=True, exist_ok=True)
     runs = [run_cohort(name, out) for name in cohorts]
-    doc = {"kind": KIND, "machine": machine(), "when": _now(), "runs": runs}
+    doc = {"kind": KIND, "machine": bc.machine(), "when": _now(), "runs": runs}
     (out / "device.json").write_text(json.dumps(doc, indent=1))
 
 
