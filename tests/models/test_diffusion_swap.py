@@ -12,6 +12,7 @@ from synthgen.errors import ParameterError
 from synthgen.models.diffusion import TabularDiffusion
 from synthgen.models.diffusion._encoding import TableEncoder
 from synthgen.models.diffusion._swap import ColumnSwap, dependent_clusters, same_group_partners
+from synthgen.models.diffusion.generator import default_swap_share
 
 QUICK = {"iterations": 30, "width": 32, "depth": 1, "sampling_steps": 8}
 
@@ -206,9 +207,11 @@ def test_share_zero_changes_nothing_and_bad_shares_are_refused() -> None:
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(c, d)  # seeded
     assert not a.equals(c)
-    # the default swaps every cluster of dependent columns; under DP-SGD it swaps nothing
+    # on a small cohort the default swaps every cluster of dependent columns; under DP-SGD
+    # it swaps nothing
     pd.testing.assert_frame_equal(draw(), draw(swap_share=1.0, swap_partners="groups"))
-    assert TabularDiffusion().resolved_swap_share() == 1.0
+    assert TabularDiffusion().resolved_swap_share(len(frame)) == 1.0
+    assert TabularDiffusion().resolved_swap_share() is None  # needs the cohort size
     assert TabularDiffusion(epsilon=1.0).resolved_swap_share() == 0.0
     assert TabularDiffusion(epsilon=1.0, swap_share=0.0).resolved_swap_share() == 0.0
     for bad in (-0.1, 1.5, "half", True):
@@ -245,3 +248,17 @@ def test_the_model_records_which_columns_were_swapped_together(tmp_path) -> None
     # one partner per record, each column swapped or kept on its own
     assert one.fit(frame, schema).swap_["units"] == [["x"], ["z"], ["x2"], ["c"]]
     assert TabularDiffusion(**QUICK, swap_share=0.0).fit(frame, schema).swap_ == {"share": 0.0}
+
+
+def test_the_default_swap_share_falls_as_the_cohort_grows() -> None:
+    shares = [default_swap_share(n) for n in (10, 2_000, 3_000, 4_000, 5_000, 6_000, 80_000)]
+    assert shares == [1.0, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    assert TabularDiffusion(swap_share=0.3).resolved_swap_share(80_000) == 0.3  # given: kept
+    assert TabularDiffusion(epsilon=1.0).resolved_swap_share(10) == 0.0
+    # a large cohort trains without swapping, and the model says so
+    frame = _frame(n=6_000, seed=1)
+    schema = infer_schema(frame).update("y", roles=("target",))
+    big = TabularDiffusion(**{**QUICK, "iterations": 2}).fit(frame, schema)
+    assert big.swap_ == {"share": 0.0} and big.resolved_params()["swap_share"] == 0.0
+    small = TabularDiffusion(**{**QUICK, "iterations": 2}).fit(frame.iloc[:3_000], schema)
+    assert small.swap_["share"] == 0.75 and small.resolved_params()["swap_share"] == 0.75

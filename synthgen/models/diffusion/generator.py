@@ -35,7 +35,12 @@ OUTCOME_DROPOUT = 0.15
 
 
 SWAP_SHARE = 1.0
-"""``swap_share`` when none is given and training is not private (docs/generators.md)."""
+"""``swap_share`` when none is given, training is not private and the cohort is small (up to
+:data:`SWAP_FULL_UP_TO` training records; see :func:`default_swap_share`)."""
+SWAP_FULL_UP_TO = 2_000
+"""Training records up to which the default swap share is :data:`SWAP_SHARE`."""
+SWAP_NONE_FROM = 6_000
+"""Training records from which the default swap share is 0 (linear in between)."""
 SAMPLING_NOISE = 0.2
 """``sampling_noise`` when none is given and training is not private (docs/generators.md)."""
 GROUP_DEPENDENCE = 0.3
@@ -97,6 +102,18 @@ def _seeded_on(device, seed: int):
             torch.use_deterministic_algorithms(before, warn_only=warn_only)
 
 
+def default_swap_share(n: int) -> float:
+    """The swap share used by default on ``n`` training records (docs/generators.md).
+
+    :data:`SWAP_SHARE` up to :data:`SWAP_FULL_UP_TO` records, 0 from :data:`SWAP_NONE_FROM`,
+    linear in between. A record's weight in what the network learns falls as the cohort grows,
+    and with it what swapping buys: on 1,711 records it took the membership AUC from above
+    TVAE's to below it; on 8,000 it bought nothing measurable and cost train-on-synthetic
+    utility and detection AUC. Where between the two it stops paying was not measured."""
+    span = SWAP_NONE_FROM - SWAP_FULL_UP_TO
+    return SWAP_SHARE * float(np.clip((SWAP_NONE_FROM - n) / span, 0.0, 1.0))
+
+
 class TabularDiffusion(Generator):
     """Mixed-type tabular diffusion (Gaussian for numerics, masked for categories).
 
@@ -118,8 +135,9 @@ class TabularDiffusion(Generator):
             ``swap_partners="groups"``, each cluster of dependent columns) is replaced by its
             value in another record, one with the same outcome but for a share
             ``swap_any_outcome`` (see :mod:`._swap`). None (the
-            default) is :data:`SWAP_SHARE`, or 0 under ``epsilon``; 0 turns swapping off.
-            Lowers membership risk, most on small cohorts, at some cost in the weaker
+            default) depends on the cohort size (:func:`default_swap_share`: 1 up to 2,000
+            training records, 0 from 6,000), and is 0 under ``epsilon``; 0 turns swapping
+            off. Lowers membership risk on small cohorts, at some cost in the weaker
             relations between columns (docs/generators.md). A share above 0 is refused under
             DP-SGD (a swapped record would depend on several patients).
         swap_partners: "groups" (default): the columns are clustered by their dependence
@@ -295,9 +313,14 @@ class TabularDiffusion(Generator):
             return float(value)
         return 0.0 if self.epsilon is not None else default
 
-    def resolved_swap_share(self) -> float:
-        """The share of column values swapped in training (0 under DP-SGD unless given)."""
-        return self._unless_private(self.swap_share, SWAP_SHARE)
+    def resolved_swap_share(self, n: int | None = None) -> float | None:
+        """The share of column values swapped in training on ``n`` records (the fitted
+        model's training records when None): the share given, else 0 under DP-SGD, else
+        :func:`default_swap_share`; None when that needs the cohort size and none is known."""
+        if self.swap_share is not None or self.epsilon is not None:
+            return self._unless_private(self.swap_share, SWAP_SHARE)
+        n = getattr(self, "n_train_", None) if n is None else n
+        return None if n is None else default_swap_share(n)
 
     def resolved_sampling_noise(self) -> float:
         """The noise left in the numeric normal scores when sampling (0 under DP-SGD unless
@@ -369,7 +392,7 @@ class TabularDiffusion(Generator):
                 swap = ColumnSwap(
                     self.encoder_,
                     targets[0] if targets else None,
-                    self.resolved_swap_share(),
+                    self.resolved_swap_share(len(data)),
                     each=self.swap_partners != "one",
                     any_outcome=self.swap_any_outcome,
                 )
