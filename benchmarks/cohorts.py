@@ -15,9 +15,9 @@ scikit-learn is a dependency of synthgen.
 - ``actg175``: AIDS Clinical Trials Group Study 175 (Hammer et al., 1996), 2,139 adults with
   HIV-1 randomised to four antiretroviral regimens, time to a composite endpoint
   (``ACTG175.csv`` bundled in ``lifelines.datasets``; lifelines has no loader function for it).
-- ``breast_cancer`` (not in the default set): Wisconsin diagnostic breast cancer, 569 biopsies,
-  30 numeric features and the diagnosis (scikit-learn ``load_breast_cancer``); all-numeric,
-  kept as a cohort that needs nothing beyond synthgen's own dependencies.
+- ``breast_cancer``: Wisconsin diagnostic breast cancer, 569 biopsies, 30 numeric features and
+  the diagnosis (scikit-learn ``load_breast_cancer``); all-numeric, and it needs nothing
+  beyond synthgen's own dependencies.
 
     python benchmarks/cohorts.py            # prints each cohort's size, kinds and roles
 """
@@ -34,7 +34,7 @@ from synthgen.data.schema import Schema
 
 DEMO_ROWS = 10_000
 DEMO_DATA_SEED = 0  # the demo cohort is one fixed table; --seed varies split, training, scoring
-DEFAULT_COHORTS: tuple[str, ...] = ("demo", "gbsg2", "actg175")
+DEFAULT_COHORTS: tuple[str, ...] = ("demo", "gbsg2", "actg175", "breast_cancer")
 
 
 class BenchCohort(NamedTuple):

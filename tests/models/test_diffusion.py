@@ -15,7 +15,12 @@ from synthgen.errors import ParameterError
 from synthgen.evaluation.quality import quality_score
 from synthgen.models.diffusion import TabularDiffusion
 from synthgen.models.diffusion._encoding import TableEncoder
-from synthgen.models.diffusion.generator import ema_rate, lr_factor, update_ema
+from synthgen.models.diffusion.generator import (
+    default_learning_rate,
+    ema_rate,
+    lr_factor,
+    update_ema,
+)
 
 QUICK = {"iterations": 40, "width": 32, "depth": 1, "sampling_steps": 8}
 
@@ -117,6 +122,15 @@ def test_default_iterations_follow_the_cohort_size() -> None:
     assert gen.resolved_iterations(2000) == 1172
     assert gen.resolved_iterations(100_000) == 1500
     assert TabularDiffusion(iterations=7).resolved_iterations(100_000) == 7
+
+
+def test_default_learning_rate_is_larger_for_shorter_trainings() -> None:
+    rates = [default_learning_rate(steps) for steps in (30, 300, 400, 500, 1000, 1500)]
+    assert rates == pytest.approx([5e-3, 5e-3, 5e-3, 4e-3, 2e-3, 2e-3])
+    assert TabularDiffusion().resolved_learning_rate() is None  # needs the number of steps
+    assert TabularDiffusion().resolved_learning_rate(500) == pytest.approx(4e-3)
+    assert TabularDiffusion(learning_rate=1e-3).resolved_learning_rate(300) == 1e-3
+    assert TabularDiffusion(epsilon=1.0).resolved_learning_rate(300) == 2e-3
 
 
 def test_quick_training_smoke(cohort, tmp_path: Path) -> None:

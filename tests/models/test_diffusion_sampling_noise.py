@@ -81,12 +81,16 @@ def test_sampling_noise_is_seeded_spreads_values_and_is_checked() -> None:
     assert used.get_params()["sampling_noise"] is None
     resolved = used.resolved_params()
     assert resolved["sampling_noise"] == 0.2 and resolved["swap_share"] == 1.0
+    assert resolved["learning_rate"] == 5e-3 and used.get_params()["learning_rate"] is None
     assert resolved["iterations"] == QUICK["iterations"]
-    assert {k: v for k, v in resolved.items() if k not in ("sampling_noise", "swap_share")} == {
-        k: v for k, v in used.get_params().items() if k not in ("sampling_noise", "swap_share")
+    left = ("sampling_noise", "swap_share", "learning_rate")
+    assert {k: v for k, v in resolved.items() if k not in left} == {
+        k: v for k, v in used.get_params().items() if k not in left
     }
     private = TabularDiffusion(epsilon=1.0).resolved_params()
     assert private["sampling_noise"] == 0.0 and private["swap_share"] == 0.0
+    assert private["learning_rate"] == 2e-3
+    assert TabularDiffusion(learning_rate=1e-3, epsilon=1.0).resolved_learning_rate() == 1e-3
     assert "iterations" in private and private["iterations"] is None  # not fitted: left open
     noisy = TabularDiffusion(**QUICK, sampling_noise=0.6, seed=1).fit(frame, schema)
     c, d = noisy.sample(200, seed=0), noisy.sample(200, seed=0)

@@ -281,7 +281,9 @@ def train_private(
     )
     clip = float(gen.max_grad_norm)
     params = list(net.parameters())
-    opt = torch.optim.AdamW(params, lr=gen.learning_rate, weight_decay=gen.weight_decay)
+    opt = torch.optim.AdamW(
+        params, lr=gen.resolved_learning_rate(steps), weight_decay=gen.weight_decay
+    )
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: lr_factor(i, steps))
     ema = copy.deepcopy(net).requires_grad_(False)
     device = tensors[0].device
