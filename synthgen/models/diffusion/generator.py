@@ -285,7 +285,9 @@ class TabularDiffusion(Generator):
                 problems.append(f"{name} must be a number in [{lo}, {hi}], got {v!r}")
         for name in ("learning_rate", "max_grad_norm"):
             v = getattr(self, name)
-            if (v is not None or name != "learning_rate") and (not is_num(v) or not v > 0):
+            if v is None and name == "learning_rate":
+                continue  # the default for the number of steps
+            if not is_num(v) or not v > 0:
                 problems.append(f"{name} must be a positive number, got {v!r}")
         if not is_num(self.guidance) or not 0 <= self.guidance <= 10:
             problems.append(f"guidance must be a number in [0, 10], got {self.guidance!r}")
